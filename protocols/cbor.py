@@ -1,0 +1,514 @@
+# CBOR (RFC 8949) in the subset of Python that MicroPython and CPython share.
+# The same file encodes frames on an ESP32 and decodes them on the server, so
+# every choice here (shortest float forms, key order, limits) must give the
+# same bytes on both interpreters.
+#
+# Names mirror cbor2: dumps, loads, Tag (cbor2's CBORTag), CBORSimpleValue,
+# undefined, CBORError, CBORDecodeError, CBOREncodeError.
+import struct
+import math
+import sys
+
+# MicroPython's dict does not keep insertion order; its OrderedDict does, so a
+# decoded map re-encodes to the same bytes on both interpreters.
+if sys.implementation.name == "micropython":
+    from collections import OrderedDict as _Map
+else:
+    _Map = dict
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+_MAX_DEPTH = const(32)      # nesting cap for arrays, maps and tags on decode and encode
+_BREAK = const(0xFF)
+_U64 = const(0xFFFFFFFFFFFFFFFF)
+_INF = float("inf")
+_NAN = float("nan")
+
+
+class CBORError(Exception):
+    """Base class of every error this codec raises."""
+
+
+class CBORDecodeError(CBORError):
+    """The input is not well-formed CBOR, or exceeds a decoding limit; the message names the byte offset."""
+
+
+class CBOREncodeError(CBORError):
+    """The value cannot be written as CBOR."""
+
+
+class Tag:
+    """A tagged data item: tag number and its content (cbor2 calls this CBORTag)."""
+
+    def __init__(self, tag, value):
+        if type(tag) is not int or tag < 0 or tag > _U64:
+            raise CBOREncodeError("tag number must be an int in 0..2**64-1")
+        self.tag = tag
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Tag) and self.tag == other.tag and self.value == other.value
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash((self.tag, self.value))
+
+    def __repr__(self):
+        return "Tag(%d, %r)" % (self.tag, self.value)
+
+
+class CBORSimpleValue:
+    """A simple value other than false, true, null and undefined (0..19 and 32..255)."""
+
+    def __init__(self, value):
+        if type(value) is not int or value < 0 or value > 255 or 20 <= value <= 31:
+            raise CBOREncodeError("simple value must be 0..19 or 32..255")
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, CBORSimpleValue) and self.value == other.value
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(("simple", self.value))
+
+    def __repr__(self):
+        return "CBORSimpleValue(%d)" % self.value
+
+
+class _Undefined:
+    def __repr__(self):
+        return "undefined"
+
+    def __bool__(self):
+        return False
+
+
+undefined = _Undefined()
+
+
+# ---------------------------------------------------------------- encoding
+
+def _head(out, major, n):
+    # The initial byte and argument in their shortest form (preferred serialisation).
+    mt = major << 5
+    if n < 24:
+        out.append(mt | n)
+    elif n < 0x100:
+        out.append(mt | 24)
+        out.append(n)
+    elif n < 0x10000:
+        out.append(mt | 25)
+        out.extend(struct.pack(">H", n))
+    elif n < 0x100000000:
+        out.append(mt | 26)
+        out.extend(struct.pack(">I", n))
+    else:
+        out.append(mt | 27)
+        out.extend(struct.pack(">Q", n))
+
+
+def _int_bytes(n):
+    # Big-endian magnitude with no leading zero bytes; MicroPython ints lack bit_length().
+    size = 1
+    while n >> (8 * size):
+        size += 1
+    return n.to_bytes(size, "big")
+
+
+def _encode_int(out, n):
+    if n >= 0:
+        if n <= _U64:
+            _head(out, 0, n)
+        else:
+            _head(out, 6, 2)
+            data = _int_bytes(n)
+            _head(out, 2, len(data))
+            out.extend(data)
+    else:
+        m = -1 - n
+        if m <= _U64:
+            _head(out, 1, m)
+        else:
+            _head(out, 6, 3)
+            data = _int_bytes(m)
+            _head(out, 2, len(data))
+            out.extend(data)
+
+
+def _half_bits(x):
+    # The IEEE-754 binary16 bits of x when x converts to half precision
+    # without loss, else None. x is finite, non-zero and exact in single.
+    ax = -x if x < 0 else x
+    sign = 0x8000 if x < 0 else 0
+    if ax < 6.103515625e-05:                      # below the smallest normal half, 2**-14
+        m = ax * 16777216.0                       # 2**24: subnormal halves are m * 2**-24
+        if m == int(m) and m < 1024:
+            return sign | int(m)
+        return None
+    mant, exp = math.frexp(ax)                    # ax = mant * 2**exp, 0.5 <= mant < 1
+    e = exp + 14                                  # biased half exponent
+    if e > 30:
+        return None
+    m = (mant * 2.0 - 1.0) * 1024.0
+    if m != int(m):
+        return None
+    return sign | (e << 10) | int(m)
+
+
+def _encode_float(out, x):
+    if x != x:
+        out.extend(b"\xf9\x7e\x00")               # the canonical quiet NaN
+        return
+    if x == 0.0:
+        out.extend(b"\xf9\x80\x00" if math.copysign(1.0, x) < 0 else b"\xf9\x00\x00")
+        return
+    if x == _INF or x == -_INF:
+        out.extend(b"\xf9\x7c\x00" if x > 0 else b"\xf9\xfc\x00")
+        return
+    try:
+        single = struct.pack(">f", x)
+        exact_single = struct.unpack(">f", single)[0] == x
+    except (OverflowError, ValueError):
+        exact_single = False
+    if exact_single:
+        h = _half_bits(x)
+        if h is not None:
+            out.append(0xF9)
+            out.extend(struct.pack(">H", h))
+            return
+        out.append(0xFA)
+        out.extend(single)
+        return
+    out.append(0xFB)
+    out.extend(struct.pack(">d", x))
+
+
+def _sort_key_bytewise(item):
+    return item[0]
+
+
+def _sort_key_length_first(item):
+    return (len(item[0]), item[0])
+
+
+class _Encoder:
+    def __init__(self, canonical):
+        if canonical not in (False, True, "length-first"):
+            raise CBOREncodeError("canonical must be False, True or 'length-first'")
+        self.canonical = canonical
+        self.out = bytearray()
+
+    def encode(self, obj, depth=0):
+        if depth > _MAX_DEPTH:
+            raise CBOREncodeError("nesting deeper than %d" % _MAX_DEPTH)
+        out = self.out
+        if obj is None:
+            out.append(0xF6)
+        elif obj is True:
+            out.append(0xF5)
+        elif obj is False:
+            out.append(0xF4)
+        elif obj is undefined:
+            out.append(0xF7)
+        elif isinstance(obj, int):
+            _encode_int(out, obj)
+        elif isinstance(obj, float):
+            _encode_float(out, obj)
+        elif isinstance(obj, str):
+            data = obj.encode("utf-8")
+            _head(out, 3, len(data))
+            out.extend(data)
+        elif isinstance(obj, (bytes, bytearray, memoryview)):
+            _head(out, 2, len(obj))
+            out.extend(obj)
+        elif isinstance(obj, (list, tuple)):
+            _head(out, 4, len(obj))
+            for item in obj:
+                self.encode(item, depth + 1)
+        elif isinstance(obj, dict):
+            self._encode_map(obj, depth)
+        elif isinstance(obj, Tag):
+            _head(out, 6, obj.tag)
+            self.encode(obj.value, depth + 1)
+        elif isinstance(obj, CBORSimpleValue):
+            if obj.value < 20:
+                out.append(0xE0 | obj.value)
+            else:
+                out.append(0xF8)
+                out.append(obj.value)
+        else:
+            raise CBOREncodeError("cannot encode a value of type " + type(obj).__name__)
+
+    def _encode_map(self, obj, depth):
+        _head(self.out, 5, len(obj))
+        if not self.canonical:
+            for k, v in obj.items():
+                self.encode(k, depth + 1)
+                self.encode(v, depth + 1)
+            return
+        # Deterministic: sort entries by the encoded bytes of their keys.
+        items = []
+        for k, v in obj.items():
+            items.append((dumps(k, self.canonical), v))
+        items.sort(key=_sort_key_length_first if self.canonical == "length-first" else _sort_key_bytewise)
+        for i in range(1, len(items)):
+            if items[i][0] == items[i - 1][0]:
+                raise CBOREncodeError("two map keys encode to the same bytes")
+        for key_bytes, v in items:
+            self.out.extend(key_bytes)
+            self.encode(v, depth + 1)
+
+
+def dumps(obj, canonical=False):
+    """Encode obj as CBOR bytes in preferred serialisation (shortest heads and floats).
+
+    canonical=True gives core deterministic encoding (RFC 8949 section 4.2.1): map
+    keys sorted by the bytewise order of their encodings. canonical="length-first"
+    sorts shorter encoded keys first (RFC 8949 section 4.2.3, RFC 7049's canonical
+    form), which is what cbor2's canonical mode writes. Raises CBOREncodeError for
+    values CBOR cannot carry.
+    """
+    enc = _Encoder(canonical)
+    enc.encode(obj)
+    return bytes(enc.out)
+
+
+# ---------------------------------------------------------------- decoding
+
+def _half_to_float(h):
+    exp = (h >> 10) & 0x1F
+    mant = h & 0x3FF
+    if exp == 0:
+        val = math.ldexp(mant, -24)
+    elif exp == 31:
+        val = _INF if mant == 0 else _NAN
+    else:
+        val = math.ldexp(mant + 1024, exp - 25)
+    return -val if h & 0x8000 else val
+
+
+def _hashable(obj):
+    # Map keys must be hashable: arrays become tuples, as cbor2 does.
+    if isinstance(obj, list):
+        return tuple([_hashable(x) for x in obj])
+    if isinstance(obj, dict):
+        raise TypeError("a map cannot be a map key here")
+    if isinstance(obj, Tag):
+        return Tag(obj.tag, _hashable(obj.value))
+    return obj
+
+
+class _Decoder:
+    def __init__(self, data, max_depth):
+        self.data = data
+        self.end = len(data)
+        self.pos = 0
+        self.max_depth = max_depth
+
+    def fail(self, message, at=None):
+        return CBORDecodeError("%s at byte %d" % (message, self.pos if at is None else at))
+
+    def take(self, n):
+        start = self.pos
+        if n > self.end - start:
+            raise self.fail("need %d bytes, only %d remain" % (n, self.end - start))
+        self.pos = start + n
+        return self.data[start:start + n]
+
+    def byte(self):
+        if self.pos >= self.end:
+            raise self.fail("unexpected end of data")
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def argument(self, info, start):
+        if info < 24:
+            return info
+        if info == 24:
+            return self.byte()
+        if info == 25:
+            return struct.unpack(">H", self.take(2))[0]
+        if info == 26:
+            return struct.unpack(">I", self.take(4))[0]
+        if info == 27:
+            return struct.unpack(">Q", self.take(8))[0]
+        raise self.fail("reserved additional information %d" % info, start)
+
+    def decode(self, depth):
+        if depth > self.max_depth:
+            raise self.fail("nesting deeper than %d" % self.max_depth)
+        start = self.pos
+        ib = self.byte()
+        major = ib >> 5
+        info = ib & 0x1F
+        if major == 7:
+            return self.simple(info, start)
+        if info == 31:
+            return self.indefinite(major, start, depth)
+        n = self.argument(info, start)
+        if major == 0:
+            return n
+        if major == 1:
+            return -1 - n
+        if major == 2:
+            return bytes(self.take(n))
+        if major == 3:
+            return self.text(self.take(n), start)
+        if major == 4:
+            return self.array(n, start, depth)
+        if major == 5:
+            return self.map(n, start, depth)
+        return self.tag(n, start, depth)
+
+    def text(self, raw, start):
+        try:
+            return bytes(raw).decode("utf-8")
+        except UnicodeError:
+            raise self.fail("text string is not valid UTF-8", start)
+
+    def check_count(self, n, per_item, start):
+        # Every item takes at least one byte: refuse a count the rest of the
+        # input cannot hold before allocating anything for it.
+        if n * per_item > self.end - self.pos:
+            raise self.fail("declared length %d exceeds the remaining input" % n, start)
+
+    def array(self, n, start, depth):
+        self.check_count(n, 1, start)
+        items = []
+        for _ in range(n):
+            items.append(self.decode(depth + 1))
+        return items
+
+    def map(self, n, start, depth):
+        self.check_count(n, 2, start)
+        result = _Map()
+        for _ in range(n):
+            self.map_entry(result, depth)
+        return result
+
+    def map_entry(self, result, depth):
+        at = self.pos
+        key = self.decode(depth + 1)
+        try:
+            key = _hashable(key)
+            hash(key)
+        except TypeError:
+            raise self.fail("map key is not hashable", at)
+        result[key] = self.decode(depth + 1)
+
+    def at_break(self):
+        if self.pos >= self.end:
+            raise self.fail("indefinite-length item has no break")
+        if self.data[self.pos] == _BREAK:
+            self.pos += 1
+            return True
+        return False
+
+    def indefinite(self, major, start, depth):
+        if major == 2 or major == 3:
+            return self.chunks(major, start)
+        if major == 4:
+            items = []
+            while not self.at_break():
+                items.append(self.decode(depth + 1))
+            return items
+        if major == 5:
+            result = _Map()
+            while not self.at_break():
+                self.map_entry(result, depth)
+            return result
+        raise self.fail("indefinite length is not allowed for major type %d" % major, start)
+
+    def chunks(self, major, start):
+        parts = bytearray()
+        while not self.at_break():
+            at = self.pos
+            ib = self.byte()
+            if ib >> 5 != major or ib & 0x1F == 31:
+                raise self.fail("chunk of an indefinite-length string must be a definite string of the same type", at)
+            parts.extend(self.take(self.argument(ib & 0x1F, at)))
+        if major == 2:
+            return bytes(parts)
+        return self.text(parts, start)
+
+    def tag(self, number, start, depth):
+        value = self.decode(depth + 1)
+        if number == 2 or number == 3:
+            if not isinstance(value, bytes):
+                raise self.fail("bignum tag %d must enclose a byte string" % number, start)
+            n = int.from_bytes(value, "big") if value else 0
+            return n if number == 2 else -1 - n
+        return Tag(number, value)
+
+    def simple(self, info, start):
+        if info < 20:
+            return CBORSimpleValue(info)
+        if info == 20:
+            return False
+        if info == 21:
+            return True
+        if info == 22:
+            return None
+        if info == 23:
+            return undefined
+        if info == 24:
+            v = self.byte()
+            if v < 32:
+                raise self.fail("simple value %d must use the one-byte form" % v, start)
+            return CBORSimpleValue(v)
+        if info == 25:
+            return _half_to_float(struct.unpack(">H", self.take(2))[0])
+        if info == 26:
+            return struct.unpack(">f", self.take(4))[0]
+        if info == 27:
+            return struct.unpack(">d", self.take(8))[0]
+        if info == 31:
+            raise self.fail("break outside an indefinite-length item", start)
+        raise self.fail("reserved additional information %d in major type 7" % info, start)
+
+
+def decode_prefix(data, offset=0, max_depth=_MAX_DEPTH):
+    """Decode one item starting at data[offset]; return (value, offset after it).
+
+    For reading a CBOR sequence or an item followed by other bytes. Raises only
+    CBORDecodeError, with the byte offset, on malformed or truncated input.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CBORDecodeError("input must be bytes, not " + type(data).__name__)
+    dec = _Decoder(memoryview(data), max_depth)
+    dec.pos = offset
+    try:
+        value = dec.decode(0)
+    except CBORDecodeError:
+        raise
+    except Exception as e:
+        # Anything else (a RecursionError on a tiny stack, MemoryError on a tiny
+        # heap) still means this input cannot be decoded here: say so, and where.
+        raise CBORDecodeError("%s (%s) at byte %d" % (type(e).__name__, e, dec.pos))
+    return value, dec.pos
+
+
+def loads(data, allow_trailing=False, max_depth=_MAX_DEPTH):
+    """Decode exactly one CBOR item from bytes and return it as Python values.
+
+    Integers of any width (bignums via tags 2 and 3), byte and text strings,
+    arrays (lists), maps (dicts; array keys become tuples), Tag, CBORSimpleValue,
+    False/True/None/undefined and floats of every width, including
+    indefinite-length items. Bytes after the item are an error unless
+    allow_trailing is true. Raises CBORDecodeError naming the byte offset for any
+    malformed, truncated or over-deep input; nothing else escapes.
+    """
+    value, end = decode_prefix(data, 0, max_depth)
+    if end != len(data) and not allow_trailing:
+        raise CBORDecodeError("%d trailing bytes after the item at byte %d" % (len(data) - end, end))
+    return value

@@ -1,0 +1,16 @@
+"""The `cityfleet` command: one click group that each part of the system extends."""
+import click
+
+
+@click.group()
+@click.version_option(package_name="cityfleet")
+def main():
+    """cityfleet: tools for a city's LoRaWAN sensor fleet."""
+
+
+def _register():
+    from tools import frame_cli
+    main.add_command(frame_cli.frame)
+
+
+_register()
