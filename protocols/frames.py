@@ -1,0 +1,353 @@
+# Encode and decode frames by the tables in protocols/schema.py. Runs unchanged
+# on MicroPython (an ESP32 encoding uplinks) and CPython (the fleet decoding
+# them). All scaling is integer arithmetic on exact fractions; a float input is
+# converted once, by rounding half away from zero, so a value rounded to single
+# precision (as an ESP32 holds it) gives the same integer and the same bytes.
+from protocols import cbor
+from protocols import schema as S
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+_MAX_FRAME = const(242)   # the largest LoRaWAN application payload of any region
+
+
+class FrameError(Exception):
+    """A frame cannot be encoded or decoded."""
+
+
+class MalformedFrame(FrameError):
+    """The bytes are not a frame: not CBOR, not an array, or no kind id."""
+
+
+class UnknownKind(FrameError):
+    """The kind (by name or id) is not in the schema."""
+
+
+class FieldError(FrameError):
+    """A field is missing, of the wrong type or out of its range; the message names it."""
+
+    def __init__(self, kind, field, message):
+        super().__init__("%s.%s: %s" % (kind, field, message))
+        self.kind = kind
+        self.field = field
+
+
+def _by_name(kinds, name):
+    for k in kinds:
+        if k[S.KIND_NAME] == name:
+            return k
+    raise UnknownKind("unknown frame kind %r" % (name,))
+
+
+def _by_id(kinds, kind_id):
+    for k in kinds:
+        if k[S.KIND_ID] == kind_id:
+            return k
+    raise UnknownKind("unknown frame kind id %r" % (kind_id,))
+
+
+def kind_names(kinds=None):
+    """The names of all frame kinds, in id order."""
+    return [k[S.KIND_NAME] for k in (kinds or S.KINDS)]
+
+
+def kind_of(name, kinds=None):
+    """The schema tuple (id, name, direction, fields) of the kind called name."""
+    return _by_name(kinds or S.KINDS, name)
+
+
+def _round_div(top, bottom):
+    # top / bottom rounded half away from zero, in integers (bottom > 0).
+    if top >= 0:
+        return (2 * top + bottom) // (2 * bottom)
+    return -((-2 * top + bottom) // (2 * bottom))
+
+
+def _to_steps(value, num, den):
+    # value / (num/den) as a whole number of steps.
+    if isinstance(value, int):
+        return _round_div(value * den, num)
+    x = value * den / num
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    # Not int(x + 0.5): in single precision x + 0.5 is itself rounded once
+    # x passes 2**23, and can land on the wrong integer.
+    n = int(x)
+    r = x - n
+    if r >= 0.5:
+        n += 1
+    elif r <= -0.5:
+        n -= 1
+    return n
+
+
+def _from_steps(steps, num, den):
+    if den == 1:
+        return steps * num
+    return steps * num / den
+
+
+def _fmt(steps, num, den):
+    # A step count as an exact decimal string in the field's unit (every step
+    # in the schema is a whole number over a power of ten).
+    q = steps * num
+    if den == 1:
+        return str(q)
+    sign = "-" if q < 0 else ""
+    q = abs(q)
+    frac = str(q % den)
+    frac = "0" * (len(str(den)) - 1 - len(frac)) + frac
+    while frac.endswith("0"):
+        frac = frac[:-1]
+    return sign + str(q // den) + ("." + frac if frac else "")
+
+
+def _range_text(f):
+    o = f[S.ORIGIN]
+    return "%s..%s %s" % (_fmt(f[S.LO] + o, f[S.NUM], f[S.DEN]), _fmt(f[S.HI] + o, f[S.NUM], f[S.DEN]), f[S.UNIT])
+
+
+def _check_range(kind, f, n):
+    if n < f[S.LO] or n > f[S.HI]:
+        raise FieldError(kind, f[S.NAME], "%s is outside %s" % (_fmt(n + f[S.ORIGIN], f[S.NUM], f[S.DEN]), _range_text(f)))
+
+
+def _is_number(v):
+    return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
+
+
+def _encode_version(kind, f, value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        packed = value
+    else:
+        try:
+            parts = [int(p) for p in str(value).split(".")]
+        except ValueError:
+            raise FieldError(kind, f[S.NAME], "version %r is not major.minor.patch" % (value,))
+        if len(parts) != 3 or not (0 <= parts[0] < 32 and 0 <= parts[1] < 32 and 0 <= parts[2] < 64):
+            raise FieldError(kind, f[S.NAME], "version %r is not major.minor.patch within 31.31.63" % (value,))
+        packed = (parts[0] << 11) | (parts[1] << 6) | parts[2]
+    _check_range(kind, f, packed)
+    return packed
+
+
+def _encode_field(kind, f, fields, encoded, raw):
+    name = f[S.NAME]
+    t = f[S.TYPE]
+    if t == S.T_BITS:
+        return _encode_bits(kind, f, fields)
+    value = fields.get(name)
+    if value is None:
+        if f[S.FLAGS] & (S.OPTIONAL | S.NULLABLE):
+            return None
+        raise FieldError(kind, name, "missing")
+    if t == S.T_BOOL:
+        if value is True or value is False:
+            return value
+        raise FieldError(kind, name, "must be true or false, not %r" % (value,))
+    if t == S.T_ENUM:
+        return _encode_enum(kind, f, value)
+    if t == S.T_BYTES:
+        if not isinstance(value, (bytes, bytearray)) or len(value) != f[S.EXTRA]:
+            raise FieldError(kind, name, "must be %d bytes" % f[S.EXTRA])
+        return bytes(value)
+    if t == S.T_VERSION:
+        return _encode_version(kind, f, value)
+    if not _is_number(value):
+        raise FieldError(kind, name, "must be a number, not %r" % (value,))
+    if t == S.T_DELTA:
+        n = _delta_steps(kind, f, value, encoded, raw)
+    else:
+        n = _steps_of(kind, f, value, raw) - f[S.ORIGIN]
+    _check_range(kind, f, n)
+    return n
+
+
+def _steps_of(kind, f, value, raw):
+    # A value in the field's unit (or already in steps, when raw) as whole steps.
+    if raw:
+        if not isinstance(value, int):
+            raise FieldError(kind, f[S.NAME], "raw value must be an integer")
+        return value
+    try:
+        return _to_steps(value, f[S.NUM], f[S.DEN])
+    except ValueError as e:
+        raise FieldError(kind, f[S.NAME], str(e))
+
+
+def _encode_enum(kind, f, value):
+    names = f[S.EXTRA]
+    if isinstance(value, str):
+        for i in range(len(names)):
+            if names[i] == value:
+                return i
+        raise FieldError(kind, f[S.NAME], "%r is not one of %s" % (value, ", ".join(names)))
+    if isinstance(value, int) and not isinstance(value, bool):
+        _check_range(kind, f, value)
+        return value
+    raise FieldError(kind, f[S.NAME], "must be one of %s" % ", ".join(names))
+
+
+def _encode_bits(kind, f, fields):
+    n = 0
+    names = f[S.EXTRA]
+    for i in range(len(names)):
+        v = fields.get(names[i])
+        if v is None:
+            raise FieldError(kind, names[i], "missing")
+        if v is not True and v is not False:
+            raise FieldError(kind, names[i], "must be true or false, not %r" % (v,))
+        if v:
+            n |= 1 << i
+    return n
+
+
+def _ref_field(kind_tuple, f):
+    ref = f[S.EXTRA][0]
+    for g in kind_tuple[S.FIELDS]:
+        if g[S.NAME] == ref:
+            return g
+    raise FieldError(kind_tuple[S.KIND_NAME], f[S.NAME], "refers to unknown field " + ref)
+
+
+def _delta_ratio(kind, f, g):
+    # How many of the reference field's steps make one step of the delta field.
+    top = f[S.NUM] * g[S.DEN]
+    bottom = f[S.DEN] * g[S.NUM]
+    if top % bottom:
+        raise FieldError(kind, f[S.NAME], "step is not a whole multiple of the reference's step")
+    return top // bottom
+
+
+def _delta_steps(kind, f, value, encoded, raw):
+    # The value is absolute (e.g. the window's minimum pressure); it is sent as
+    # whole steps of this field below or above its reference field's value.
+    # Raw values of a delta field are in the reference field's steps.
+    ref = encoded.get(f[S.EXTRA][0])
+    if ref is None:
+        raise FieldError(kind, f[S.NAME], "needs field %s" % f[S.EXTRA][0])
+    g, ref_steps = ref
+    value_ref_steps = _steps_of(kind, g, value, raw)
+    # Rounded outward (up), so the window sent always contains the true extreme.
+    distance = f[S.EXTRA][1] * (value_ref_steps - ref_steps)
+    ratio = _delta_ratio(kind, f, g)
+    return -((-distance) // ratio)
+
+
+def encode(kind, fields, raw=False, kinds=None):
+    """Encode a frame of the named kind from a dict of field values in SI units.
+
+    Numbers are scaled to the field's step (rounding half away from zero); a
+    missing or out-of-range field raises FieldError naming it, never clamped
+    or wrapped. With raw=True numeric fields are given as whole steps of their
+    unit (e.g. latitude in 1e-5 degrees), which avoids floats on a device.
+    Returns the CBOR bytes.
+    """
+    kinds = kinds or S.KINDS
+    k = _by_name(kinds, kind)
+    name = k[S.KIND_NAME]
+    out = [k[S.KIND_ID]]
+    encoded = {}
+    for f in k[S.FIELDS]:
+        v = _encode_field(name, f, fields, encoded, raw)
+        if f[S.TYPE] == S.T_NUM and v is not None:
+            encoded[f[S.NAME]] = (f, v + f[S.ORIGIN])
+        out.append(v)
+    # Optional fields left out at the end are not sent at all.
+    while len(out) > 1 and out[-1] is None and k[S.FIELDS][len(out) - 2][S.FLAGS] & S.OPTIONAL:
+        out.pop()
+    return cbor.dumps(out)
+
+
+def _decode_field(kind, f, v, values):
+    name = f[S.NAME]
+    t = f[S.TYPE]
+    if v is None:
+        if f[S.FLAGS] & (S.OPTIONAL | S.NULLABLE):
+            values[name] = None
+            return
+        raise FieldError(kind, name, "is null")
+    if t == S.T_BOOL:
+        if v is not True and v is not False:
+            raise FieldError(kind, name, "must be a CBOR boolean")
+        values[name] = v
+        return
+    if t == S.T_BYTES:
+        if not isinstance(v, bytes) or len(v) != f[S.EXTRA]:
+            raise FieldError(kind, name, "must be a %d-byte string" % f[S.EXTRA])
+        values[name] = v
+        return
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise FieldError(kind, name, "must be an integer")
+    if t == S.T_BITS:
+        # Unknown high bits come from a newer schema: ignored, by the evolution rule.
+        names = f[S.EXTRA]
+        for i in range(len(names)):
+            values[names[i]] = bool(v >> i & 1)
+        return
+    _check_range(kind, f, v)
+    if t == S.T_ENUM:
+        values[name] = f[S.EXTRA][v]
+    elif t == S.T_VERSION:
+        values[name] = "%d.%d.%d" % (v >> 11, (v >> 6) & 31, v & 63)
+    elif t == S.T_DELTA:
+        values[name] = v  # resolved against its reference after all fields are read
+    else:
+        values[name] = _from_steps(v + f[S.ORIGIN], f[S.NUM], f[S.DEN])
+
+
+def _resolve_deltas(k, items, values):
+    fields = k[S.FIELDS]
+    for i in range(len(fields)):
+        f = fields[i]
+        if f[S.TYPE] != S.T_DELTA or values.get(f[S.NAME]) is None:
+            continue
+        g = _ref_field(k, f)
+        ref_item = items[fields.index(g)]
+        if ref_item is None:
+            raise FieldError(k[S.KIND_NAME], f[S.NAME], "needs field %s" % g[S.NAME])
+        ref_steps = ref_item + g[S.ORIGIN]
+        ratio = _delta_ratio(k[S.KIND_NAME], f, g)
+        steps = ref_steps + f[S.EXTRA][1] * values[f[S.NAME]] * ratio
+        values[f[S.NAME]] = _from_steps(steps, g[S.NUM], g[S.DEN])
+
+
+def decode(data, kinds=None):
+    """Decode frame bytes into (kind name, dict of field values in SI units).
+
+    Raises MalformedFrame when the bytes are not a frame, UnknownKind for an
+    unknown kind id, and FieldError naming the field that is missing, of the
+    wrong type or out of range. Trailing fields unknown to this schema (from a
+    newer one) are ignored; missing trailing optional fields decode as None.
+    """
+    kinds = kinds or S.KINDS
+    if len(data) > _MAX_FRAME:
+        raise MalformedFrame("frame of %d bytes is longer than any LoRaWAN payload" % len(data))
+    try:
+        items = cbor.loads(data)
+    except cbor.CBORDecodeError as e:
+        raise MalformedFrame("not CBOR: " + str(e))
+    if not isinstance(items, list) or not items:
+        raise MalformedFrame("a frame is a non-empty CBOR array")
+    kind_id = items[0]
+    if not isinstance(kind_id, int) or isinstance(kind_id, bool):
+        raise MalformedFrame("the first element of a frame must be the kind id")
+    k = _by_id(kinds, kind_id)
+    name = k[S.KIND_NAME]
+    fields = k[S.FIELDS]
+    items = items[1:]
+    values = {}
+    for i in range(len(fields)):
+        f = fields[i]
+        if i < len(items):
+            _decode_field(name, f, items[i], values)
+        elif f[S.FLAGS] & S.OPTIONAL:
+            values[f[S.NAME]] = None
+        else:
+            raise FieldError(name, f[S.NAME], "missing")
+    _resolve_deltas(k, items, values)
+    return name, values
