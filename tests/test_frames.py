@@ -1,0 +1,317 @@
+"""Frame schemas and the frame codec, on CPython and MicroPython alike."""
+import struct
+
+import cbor2
+import pytest
+
+from protocols import schema as S
+from protocols import sizes
+from tests.interpreters import RemoteError
+
+F = "protocols.frames"
+
+# One realistic frame per kind: the values sent, the values read back (after
+# scaling to each field's step) and the exact bytes, which pin the wire format.
+EXAMPLES = [
+    ("parking_bay", {"occupied": True, "changes": 12, "battery": 87},
+     {"occupied": True, "changes": 12, "battery": 85}, "8401f50c11"),
+    ("rodent_station", {"activity": 300, "burst": True, "battery": 100},
+     {"activity": 300, "burst": True, "battery": 100}, "840219012cf514"),
+    ("smart_toilet", {"occupied": True, "leak": False, "people": 42, "nh3": 12, "h2s": 0.35,
+                      "consumables": 60, "battery": 95},
+     {"occupied": True, "leak": False, "people": 42, "nh3": 12, "h2s": 0.35, "consumables": 60,
+      "battery": 95}, "870301182a0c18230c13"),
+    ("water_main", {"pressure": 512.3, "flow": -12.34, "pressure_min": 420.0, "pressure_max": 530.0,
+                    "battery": 70},
+     {"pressure": 512.3, "flow": -12.34, "pressure_min": 412.3, "pressure_max": 532.3, "battery": 70},
+     "86041914033904d1 0a 02 0e"),
+    ("hiker_tracker", {"latitude": 22.41234, "longitude": 114.26789, "fix": "gps", "sos": False,
+                       "battery": 55},
+     {"latitude": 22.41234, "longitude": 114.26789, "fix": "gps", "sos": False, "battery": 55},
+     "860519185a192e0d01f40b"),
+    ("hiker_tracker", {"latitude": None, "longitude": None, "fix": "none", "sos": True, "battery": 55},
+     {"latitude": None, "longitude": None, "fix": "none", "sos": True, "battery": 55}, "8605f6f600f50b"),
+    ("status", {"firmware": "1.4.2", "battery_mv": 3712, "reset_cause": "watchdog", "uptime": 259200},
+     {"firmware": "1.4.2", "battery_mv": 3720, "reset_cause": "watchdog", "uptime": 259200},
+     "850619090218ba031848"),
+    ("counters", {"boot_count": 17, "queue_depth": 3, "dropped": 0},
+     {"boot_count": 17, "queue_depth": 3, "dropped": 0}, "8407110300"),
+    ("config_ack", {"seq": 5, "result": "ok"}, {"seq": 5, "result": "ok"}, "83080500"),
+    ("ota_ack", {"release": 7, "result": "installed"}, {"release": 7, "result": "installed"}, "83090702"),
+    ("config", {"seq": 5, "interval": 300},
+     {"seq": 5, "interval": 300, "threshold_high": None, "threshold_low": None}, "83100519012c"),
+    ("config", {"seq": 6, "threshold_low": -40},
+     {"seq": 6, "interval": None, "threshold_high": None, "threshold_low": -40}, "851006f6f63827"),
+    ("time_sync", {"time": 1795392000}, {"time": 1795392000}, "82111a6b038200"),
+    ("ota_notice", {"release": 7, "size": 123456, "hash_prefix": b"\x01\x02\x03\x04"},
+     {"release": 7, "size": 123456, "hash_prefix": b"\x01\x02\x03\x04"}, "8412071a0001e2404401020304"),
+    ("reboot", {}, {"delay": None}, "8113"),
+    ("reboot", {"delay": 30}, {"delay": 30}, "8213181e"),
+    ("status_request", {}, {}, "8114"),
+]
+
+UPLINKS = [k[S.KIND_NAME] for k in S.KINDS if k[S.DIRECTION] == S.UP]
+ALL_KINDS = [k[S.KIND_NAME] for k in S.KINDS]
+NUMERIC = (S.T_NUM, S.T_DELTA)
+
+
+def _hex(text):
+    return bytes.fromhex(text.replace(" ", ""))
+
+
+@pytest.mark.parametrize("kind,sent,read,golden", EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_example_frames_encode_to_pinned_bytes_and_back(interp, kind, sent, read, golden):
+    data = interp.call(F, "encode", kind, sent)
+    assert data == _hex(golden)
+    assert interp.call(F, "decode", data) == (kind, read)
+
+
+def test_every_kind_has_an_example():
+    assert {e[0] for e in EXAMPLES} == set(ALL_KINDS)
+
+
+def test_frames_are_plain_cbor_arrays_any_tool_reads():
+    for kind, sent, _, golden in EXAMPLES:
+        items = cbor2.loads(_hex(golden))
+        assert isinstance(items, list)
+        assert items[0] == S.KINDS[ALL_KINDS.index(kind)][S.KIND_ID]
+        assert all(isinstance(x, (int, bool, bytes)) or x is None for x in items)
+
+
+def test_kind_ids_and_names_are_unique_and_one_byte():
+    ids = [k[S.KIND_ID] for k in S.KINDS]
+    assert len(set(ids)) == len(ids) and len(set(ALL_KINDS)) == len(ALL_KINDS)
+    assert all(0 <= i < 24 for i in ids)
+
+
+@pytest.mark.parametrize("kind", UPLINKS)
+def test_uplink_worst_case_fits_as923_dr2_dwell(interp, kind):
+    # Every field at the extreme of its range that takes the most bytes.
+    values = sizes.worst_case_values(kind)
+    data = interp.call(F, "encode", kind, values)
+    assert data == sizes.worst_case_frame(kind)
+    assert len(data) == sizes.worst_case_bytes(kind) <= 11
+    cbor2.loads(data)  # valid CBOR to an independent decoder
+    assert interp.call(F, "decode", data) == (kind, values)
+
+
+@pytest.mark.parametrize("kind", UPLINKS)
+def test_worst_case_is_really_the_largest(kind):
+    # Both ends of every range: no combination is larger than the computed worst case.
+    k = S.KINDS[ALL_KINDS.index(kind)]
+    for f in k[S.FIELDS]:
+        if f[S.TYPE] in (S.T_BOOL, S.T_BYTES):
+            continue
+        for end in (f[S.LO], f[S.HI]):
+            assert sizes.int_size(end) <= sizes.field_worst_bytes(f)
+
+
+def _field(kind, name):
+    for f in S.KINDS[ALL_KINDS.index(kind)][S.FIELDS]:
+        if f[S.NAME] == name:
+            return f
+    raise KeyError(name)
+
+
+def _outside_cases():
+    cases = []
+    for k in S.KINDS:
+        for f in k[S.FIELDS]:
+            if f[S.TYPE] != S.T_NUM:
+                continue
+            step = f[S.NUM] / f[S.DEN]
+            lo = (f[S.LO] + f[S.ORIGIN]) * f[S.NUM] / f[S.DEN]
+            hi = (f[S.HI] + f[S.ORIGIN]) * f[S.NUM] / f[S.DEN]
+            cases.append((k[S.KIND_NAME], f[S.NAME], lo - step))
+            cases.append((k[S.KIND_NAME], f[S.NAME], hi + step))
+    return cases
+
+
+@pytest.mark.parametrize("kind,field,value", _outside_cases())
+def test_out_of_range_field_is_an_error_naming_it(interp, kind, field, value):
+    values = dict(sizes.worst_case_values(kind))
+    values[field] = value
+    with pytest.raises(RemoteError) as e:
+        interp.call(F, "encode", kind, values)
+    assert e.value.name == "FieldError"
+    assert "%s.%s" % (kind, field) in e.value.message
+
+
+@pytest.mark.parametrize("kind", [k for k in ALL_KINDS if k != "status_request"])
+def test_missing_required_field_is_an_error_naming_it(interp, kind):
+    values = sizes.worst_case_values(kind)
+    required = [f for f in S.KINDS[ALL_KINDS.index(kind)][S.FIELDS]
+                if not f[S.FLAGS] & (S.OPTIONAL | S.NULLABLE)]
+    for f in required:
+        names = f[S.EXTRA] if f[S.TYPE] == S.T_BITS else (f[S.NAME],)
+        partial = {k: v for k, v in values.items() if k != names[0]}
+        with pytest.raises(RemoteError) as e:
+            interp.call(F, "encode", kind, partial)
+        assert e.value.name == "FieldError" and "%s.%s: missing" % (kind, names[0]) in e.value.message
+
+
+@pytest.mark.parametrize("kind,field,value", [
+    ("parking_bay", "occupied", 1),
+    ("parking_bay", "changes", True),
+    ("parking_bay", "changes", "12"),
+    ("water_main", "pressure", float("nan")),
+    ("water_main", "pressure", float("inf")),
+    ("status", "reset_cause", "exploded"),
+    ("status", "firmware", "1.2"),
+    ("status", "firmware", "32.0.0"),
+    ("ota_notice", "hash_prefix", b"\x01\x02"),
+    ("water_main", "pressure_min", 9000.0),     # window minimum above the reading
+])
+def test_wrong_value_is_an_error_naming_the_field(interp, kind, field, value):
+    values = dict(sizes.worst_case_values(kind))
+    values[field] = value
+    with pytest.raises(RemoteError) as e:
+        interp.call(F, "encode", kind, values)
+    assert e.value.name == "FieldError" and "%s.%s" % (kind, field) in e.value.message
+
+
+def test_unknown_kind_is_an_error(interp):
+    with pytest.raises(RemoteError) as e:
+        interp.call(F, "encode", "weather_station", {})
+    assert e.value.name == "UnknownKind"
+
+
+@pytest.mark.parametrize("data,error", [
+    ("", "MalformedFrame"),
+    ("ff", "MalformedFrame"),                 # not CBOR
+    ("8401f50c", "MalformedFrame"),           # truncated array
+    ("01", "MalformedFrame"),                 # not an array
+    ("80", "MalformedFrame"),                 # empty array
+    ("81f5", "MalformedFrame"),               # kind id is not an integer
+    ("8117", "UnknownKind"),                  # kind 23 is not defined
+    ("8301f50c", "FieldError"),               # battery missing
+    ("8401f50c18c8", "FieldError"),           # battery 200 steps = 1000 %
+    ("840101 0c11", "FieldError"),            # occupied is 1, not a boolean
+    ("8401f5 6131 11", "FieldError"),         # changes is text
+    ("8401f5 20 11", "FieldError"),           # changes negative
+    ("8401f6 0c11", "FieldError"),            # required field null
+    ("85 06 190902 18ba 08 1848", "FieldError"),  # reset cause 8 does not exist
+    ("8401f5c249010000000000000000 11", "FieldError"),  # a bignum count
+])
+def test_malformed_frames_are_rejected_with_a_reason(interp, data, error):
+    with pytest.raises(RemoteError) as e:
+        interp.call(F, "decode", _hex(data))
+    assert e.value.name == error
+    assert e.value.message
+
+
+def test_frames_longer_than_any_lorawan_payload_are_rejected(interp):
+    with pytest.raises(RemoteError) as e:
+        interp.call(F, "decode", b"\x98\xff" + b"\x00" * 255)
+    assert e.value.name == "MalformedFrame"
+
+
+# ---- evolution: appended optional fields, read both ways
+
+def _newer_schema():
+    # parking_bay gains a temperature field and a third alarm bit in a later release.
+    newer = []
+    for k in S.KINDS:
+        fields = k[S.FIELDS]
+        if k[S.KIND_NAME] == "parking_bay":
+            fields = fields + (S.number("temperature", "Cel", "0.5", "-40", "85", "0", S.OPTIONAL),)
+        if k[S.KIND_NAME] == "smart_toilet":
+            fields = (S.bits("alarms", ("occupied", "leak", "tamper")),) + fields[1:]
+        newer.append((k[S.KIND_ID], k[S.KIND_NAME], k[S.DIRECTION], fields))
+    return tuple(newer)
+
+
+def test_newer_schema_reads_an_older_frame(interp):
+    old = interp.call(F, "encode", "parking_bay", {"occupied": False, "changes": 3, "battery": 40})
+    kind, values = interp.call(F, "decode", old, _newer_schema())
+    assert kind == "parking_bay"
+    assert values == {"occupied": False, "changes": 3, "battery": 40, "temperature": None}
+
+
+def test_older_schema_reads_a_newer_frame(interp):
+    new = interp.call(F, "encode", "parking_bay",
+                      {"occupied": True, "changes": 3, "battery": 40, "temperature": 21.5},
+                      kinds=_newer_schema())
+    assert new == _hex("8501f50308182b")
+    assert interp.call(F, "decode", new) == ("parking_bay", {"occupied": True, "changes": 3, "battery": 40})
+    toilet = dict(sizes.worst_case_values("smart_toilet"), tamper=True)
+    new = interp.call(F, "encode", "smart_toilet", toilet, kinds=_newer_schema())
+    kind, values = interp.call(F, "decode", new)
+    assert values["occupied"] is True and values["leak"] is True and "tamper" not in values
+
+
+# ---- single precision: an ESP32 holds floats in 32 bits
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+class Float32(float):
+    """A float whose arithmetic rounds every result to single precision, as an ESP32's does."""
+
+    def _wrap(op):
+        def method(self, other):
+            return Float32(f32(getattr(float, op)(self, float(other))))
+        return method
+
+    __mul__ = _wrap("__mul__")
+    __rmul__ = _wrap("__rmul__")
+    __truediv__ = _wrap("__truediv__")
+    __rtruediv__ = _wrap("__rtruediv__")
+    __sub__ = _wrap("__sub__")
+    __rsub__ = _wrap("__rsub__")
+    __add__ = _wrap("__add__")
+    __radd__ = _wrap("__radd__")
+
+
+SINGLE = [e for e in EXAMPLES if any(isinstance(v, float) for v in e[1].values())]
+
+
+@pytest.mark.parametrize("kind,sent,read,golden", SINGLE, ids=[e[0] for e in SINGLE])
+def test_float32_rounded_inputs_give_the_same_bytes(interp, kind, sent, read, golden):
+    rounded = {k: f32(v) if isinstance(v, float) else v for k, v in sent.items()}
+    assert rounded != sent  # the inputs really changed
+    assert interp.call(F, "encode", kind, rounded) == _hex(golden)
+
+
+@pytest.mark.parametrize("kind,sent,read,golden", SINGLE, ids=[e[0] for e in SINGLE])
+def test_single_precision_arithmetic_gives_the_same_bytes(kind, sent, read, golden):
+    from protocols import frames
+    single = {k: Float32(f32(v)) if isinstance(v, float) else v for k, v in sent.items()}
+    assert frames.encode(kind, single) == _hex(golden)
+
+
+def test_float32_positions_across_hong_kong_give_the_same_bytes(interp):
+    # Every 1e-5 degree step is not representable in single precision at
+    # 114 degrees (spacing 7.6e-6): the rounding to steps must still land right.
+    cases = []
+    for i in range(0, 60000, 997):
+        lat = round(22.15 + i * 0.00001, 5)
+        lon = round(113.83 + i * 0.00001, 5)
+        cases.append((lat, lon))
+    for lat, lon in cases:
+        values = {"latitude": lat, "longitude": lon, "fix": "gps", "sos": False, "battery": 50}
+        single = dict(values, latitude=f32(lat), longitude=f32(lon))
+        expected = interp.call(F, "encode", "hiker_tracker", values)
+        assert interp.call(F, "encode", "hiker_tracker", single) == expected
+        from protocols import frames
+        arith = dict(values, latitude=Float32(f32(lat)), longitude=Float32(f32(lon)))
+        assert frames.encode("hiker_tracker", arith) == expected
+
+
+def test_raw_steps_encode_like_si_values(interp):
+    si = {"latitude": 22.41234, "longitude": 114.26789, "fix": "gps", "sos": False, "battery": 55}
+    raw = {"latitude": 2241234, "longitude": 11426789, "fix": "gps", "sos": False, "battery": 11}
+    assert interp.call(F, "encode", "hiker_tracker", raw, raw=True) == interp.call(F, "encode", "hiker_tracker", si)
+    water = {"pressure": 5123, "flow": -1234, "pressure_min": 4200, "pressure_max": 5300, "battery": 14}
+    assert interp.call(F, "encode", "water_main", water, raw=True) == _hex(EXAMPLES[3][3])
+
+
+def test_pressure_window_is_rounded_outward(interp):
+    # The window sent always contains the true minimum and maximum.
+    for low, high in ((420.0, 530.0), (512.3, 512.3), (500.01, 522.29), (282.3, 742.3)):
+        data = interp.call(F, "encode", "water_main", {"pressure": 512.3, "flow": 0, "pressure_min": low,
+                                                       "pressure_max": high, "battery": 5})
+        _, v = interp.call(F, "decode", data)
+        assert v["pressure_min"] <= low and v["pressure_max"] >= high
+        assert low - v["pressure_min"] < 10 and v["pressure_max"] - high < 10
