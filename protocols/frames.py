@@ -91,9 +91,8 @@ def _from_steps(steps, num, den):
     return steps * num / den
 
 
-def _fmt(steps, num, den):
-    # A step count as an exact decimal string in the field's unit (every step
-    # in the schema is a whole number over a power of ten).
+def format_steps(steps, num, den):
+    """A whole number of steps of num/den as an exact decimal string (den is a power of ten)."""
     q = steps * num
     if den == 1:
         return str(q)
@@ -106,14 +105,16 @@ def _fmt(steps, num, den):
     return sign + str(q // den) + ("." + frac if frac else "")
 
 
-def _range_text(f):
+def range_text(f):
+    """A field's valid range in its unit, e.g. "0..6553.5 kPa"."""
     o = f[S.ORIGIN]
-    return "%s..%s %s" % (_fmt(f[S.LO] + o, f[S.NUM], f[S.DEN]), _fmt(f[S.HI] + o, f[S.NUM], f[S.DEN]), f[S.UNIT])
+    text = "%s..%s" % (format_steps(f[S.LO] + o, f[S.NUM], f[S.DEN]), format_steps(f[S.HI] + o, f[S.NUM], f[S.DEN]))
+    return text + " " + f[S.UNIT] if f[S.UNIT] else text
 
 
 def _check_range(kind, f, n):
     if n < f[S.LO] or n > f[S.HI]:
-        raise FieldError(kind, f[S.NAME], "%s is outside %s" % (_fmt(n + f[S.ORIGIN], f[S.NUM], f[S.DEN]), _range_text(f)))
+        raise FieldError(kind, f[S.NAME], "%s is outside %s" % (format_steps(n + f[S.ORIGIN], f[S.NUM], f[S.DEN]), range_text(f)))
 
 
 def _is_number(v):

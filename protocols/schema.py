@@ -102,7 +102,7 @@ def number(name, unit, step, lo, hi, origin="0", flags=0):
 
 def count(name, hi, flags=0):
     """A whole count from 0 to hi."""
-    return (name, "1", T_NUM, 1, 1, 0, hi, 0, None, flags)
+    return (name, "", T_NUM, 1, 1, 0, hi, 0, None, flags)
 
 
 def boolean(name, flags=0):
@@ -209,8 +209,8 @@ KINDS = (
     (16, "config", DOWN, (
         count("seq", 255),
         number("interval", "s", "1", "10", "86400", "0", OPTIONAL),
-        number("threshold_high", "1", "1", "-2147483648", "2147483647", "0", OPTIONAL),
-        number("threshold_low", "1", "1", "-2147483648", "2147483647", "0", OPTIONAL),
+        number("threshold_high", "", "1", "-2147483648", "2147483647", "0", OPTIONAL),
+        number("threshold_low", "", "1", "-2147483648", "2147483647", "0", OPTIONAL),
     )),
     (17, "time_sync", DOWN, (
         number("time", "s", "1", "0", "4294967295"),

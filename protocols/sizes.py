@@ -60,3 +60,106 @@ def worst_case_frame(kind, kinds=None):
 def worst_case_values(kind, kinds=None):
     """The field values (SI units) of worst_case_frame, as decode gives them."""
     return frames.decode(worst_case_frame(kind, kinds), kinds)[1]
+
+
+def json_bytes(kind, kinds=None):
+    """Size of the same worst-case content as compact JSON ({"kind": ..., field: value, ...})."""
+    import json
+    values = worst_case_values(kind, kinds)
+    doc = {"kind": kind}
+    for name in values:
+        v = values[name]
+        doc[name] = v.hex() if isinstance(v, bytes) else v
+    return len(json.dumps(doc, separators=(",", ":")))
+
+
+def describe_field(f):
+    """One line for a field: name, type, unit, step and valid range."""
+    t = f[S.TYPE]
+    name = f[S.NAME]
+    opt = " (optional)" if f[S.FLAGS] & S.OPTIONAL else " (or null)" if f[S.FLAGS] & S.NULLABLE else ""
+    if t == S.T_BOOL:
+        return name + ": true/false" + opt
+    if t == S.T_BITS:
+        return name + ": flags " + ", ".join(["bit %d %s" % (i, n) for i, n in enumerate(f[S.EXTRA])]) + opt
+    if t == S.T_ENUM:
+        return name + ": one of " + ", ".join(f[S.EXTRA]) + opt
+    if t == S.T_BYTES:
+        return name + ": %d bytes" % f[S.EXTRA] + opt
+    if t == S.T_VERSION:
+        return name + ": version major.minor.patch (31.31.63 at most)" + opt
+    step = frames.format_steps(1, f[S.NUM], f[S.DEN])
+    if t == S.T_DELTA:
+        ref, sign = f[S.EXTRA]
+        return "%s: %s, steps of %s %s %s %s, 0..%s %s%s" % (
+            name, f[S.UNIT], step, f[S.UNIT], "below" if sign < 0 else "above", ref,
+            frames.format_steps(f[S.HI], f[S.NUM], f[S.DEN]), f[S.UNIT], opt)
+    text = "%s: %s, step %s, %s" % (name, f[S.UNIT], step, frames.range_text(f))
+    if f[S.ORIGIN]:
+        text += ", sent as offset from " + frames.format_steps(f[S.ORIGIN], f[S.NUM], f[S.DEN])
+    return text + opt
+
+
+# CayenneLPP types used to carry the same content (ids from the IPSO/Cayenne table)
+_LPP_DIGITAL = 0        # 1 byte
+_LPP_ANALOG = 2         # 2 bytes, signed, 0.01
+_LPP_GENERIC = 100      # 4 bytes, unsigned
+_LPP_VOLTAGE = 116      # 2 bytes, 0.01 V
+_LPP_PERCENT = 120      # 1 byte
+_LPP_CONCENTRATION = 125  # 2 bytes, 1 ppm
+_LPP_GPS = 136          # 9 bytes: latitude, longitude (1e-4 deg), altitude
+
+
+def _lpp_item(f, value):
+    # The smallest CayenneLPP type that carries this field's range and step.
+    t = f[S.TYPE]
+    if t in (S.T_BOOL, S.T_ENUM):
+        return _LPP_DIGITAL, value if t == S.T_BOOL else f[S.EXTRA].index(value)
+    if t == S.T_VERSION:
+        a, b, c = [int(p) for p in value.split(".")]
+        return _LPP_GENERIC, (a << 11) | (b << 6) | c
+    if t == S.T_BYTES:
+        return _LPP_GENERIC, int.from_bytes(value, "big")
+    unit = f[S.UNIT]
+    if unit == "%":
+        return _LPP_PERCENT, value
+    if unit == "mV":
+        return _LPP_VOLTAGE, value / 1000
+    if unit == "ppm" and f[S.NUM] >= f[S.DEN]:
+        return _LPP_CONCENTRATION, value
+    lo = (f[S.LO] + f[S.ORIGIN]) * f[S.NUM] / f[S.DEN]
+    hi = (f[S.HI] + f[S.ORIGIN]) * f[S.NUM] / f[S.DEN]
+    if t == S.T_NUM and f[S.NUM] * 100 >= f[S.DEN] and -327.68 <= lo and hi <= 327.67:
+        return _LPP_ANALOG, value
+    # Nothing smaller fits: whole steps (from the low end, so never negative), 4 bytes.
+    steps = int(round(value * f[S.DEN] / f[S.NUM]))
+    if t == S.T_NUM:
+        steps -= f[S.LO] + f[S.ORIGIN]
+    return _LPP_GENERIC, steps
+
+
+def lpp_items(kind, values, kinds=None):
+    """The CayenneLPP items (channel, type id, value) that carry the same content as a frame."""
+    items = []
+    position = []
+    for f in frames.kind_of(kind, kinds)[S.FIELDS]:
+        if f[S.UNIT] == "deg":
+            position.append(values[f[S.NAME]] or 0.0)
+            if len(position) == 2:
+                items.append((len(items), _LPP_GPS, (position[0], position[1], 0.0)))
+            continue
+        if f[S.TYPE] == S.T_BITS:
+            for name in f[S.EXTRA]:
+                items.append((len(items), _LPP_DIGITAL, 1 if values[name] else 0))
+            continue
+        if values.get(f[S.NAME]) is None:
+            continue
+        type_id, value = _lpp_item(f, values[f[S.NAME]])
+        items.append((len(items), type_id, value))
+    return items
+
+
+def cayennelpp_bytes(kind, kinds=None):
+    """Size of the worst-case content of a kind when carried as CayenneLPP."""
+    from protocols import lpp
+    return len(lpp.encode(lpp_items(kind, worst_case_values(kind, kinds), kinds)))
