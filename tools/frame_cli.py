@@ -33,7 +33,7 @@ def _parse(kind, assignment):
     name, text = assignment.split("=", 1)
     f = _field(kind, name)
     t = f[S.TYPE]
-    if text.lower() in ("null", "none"):
+    if text == "null":
         return name, None
     if t == S.T_BOOL:
         if text.lower() not in ("true", "false", "1", "0"):
