@@ -1,0 +1,34 @@
+"""The cityfleet fleet service: a Flask app factory over a SQLite store.
+
+    app = create_app()                       # settings: defaults, instance config.py, CITYFLEET_* env
+    app = create_app({"DATABASE": path, "TESTING": True, ...})
+"""
+import os
+
+from flask import Flask
+
+
+def create_app(test_config=None, instance_path=None):
+    """Build the app: settings, storage migrated to the current schema, every blueprint."""
+    instance_path = instance_path or os.environ.get("CITYFLEET_INSTANCE")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    from fleet import config
+    config.load(app, test_config)
+    os.makedirs(os.path.dirname(os.path.abspath(app.config["DATABASE"])), exist_ok=True)
+
+    from fleet import api, auth, db, devices, errors, ingest, provisioning, ui
+    db.init_app(app)
+    errors.init_app(app)
+    for module in (auth, devices, provisioning, ingest, api, ui):
+        app.register_blueprint(module.bp)
+    app.jinja_env.globals["csrf_token"] = auth.csrf_token
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
+        return response
+
+    return app

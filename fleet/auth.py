@@ -1,0 +1,193 @@
+"""Who is asking: browser sessions (with CSRF tokens), API tokens, roles and department scope."""
+import functools
+import secrets
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+
+from fleet import crypto, errors
+from fleet.db import get_store
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+ADMIN, OPERATOR, VIEWER, TECHNICIAN, INTEGRATION = "admin", "operator", "viewer", "technician", "integration"
+ROLES = (ADMIN, OPERATOR, VIEWER, TECHNICIAN, INTEGRATION)
+USER_ROLES = (ADMIN, OPERATOR, VIEWER, TECHNICIAN)
+READERS = (ADMIN, OPERATOR, VIEWER)
+WRITERS = (ADMIN, OPERATOR)
+PROVISIONERS = (ADMIN, OPERATOR, TECHNICIAN)
+_UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class Identity:
+    """The caller: a logged-in user or an API token, with role and department."""
+
+    def __init__(self, kind, ident, name, role, department):
+        self.kind = kind              # "user" or "token"
+        self.id = ident
+        self.name = name
+        self.role = role
+        self.department = department
+
+    @property
+    def scope(self):
+        """The department every query is limited to; None for admins (the whole city)."""
+        return None if self.role == ADMIN else self.department
+
+    @property
+    def actor(self):
+        """How the audit log names this caller."""
+        return self.name if self.kind == "user" else "token:%s" % self.name
+
+
+def validate_role(role, department):
+    """Raise ValueError unless role and department fit together."""
+    if role not in ROLES:
+        raise ValueError("role must be one of %s" % ", ".join(ROLES))
+    if role in (OPERATOR, VIEWER) and not department:
+        raise ValueError("an %s needs a department" % role)
+
+
+def create_user(store, username, password, role, department, actor="cli", remote_addr=None):
+    """Create a user with a hashed password (audited); returns its id."""
+    if role not in USER_ROLES:
+        raise ValueError("a user's role must be one of %s" % ", ".join(USER_ROLES))
+    validate_role(role, department)
+    if department and store.department(department) is None:
+        raise ValueError("no department %s" % department)
+    if len(password) < 8:
+        raise ValueError("a password needs at least 8 characters")
+    with store.transaction():
+        user_id = store.add_user(username, crypto.hash_password(password), role, department)
+        store.audit(actor, "user.add", "user", user_id, department, {"username": username, "role": role},
+                    remote_addr)
+    return user_id
+
+
+def create_token(store, name, role, department, actor="cli", remote_addr=None):
+    """Create an API token (audited); returns (id, token). The token is never stored or shown again."""
+    validate_role(role, department)
+    if department and store.department(department) is None:
+        raise ValueError("no department %s" % department)
+    token = crypto.new_token()
+    with store.transaction():
+        token_id = store.add_token(name, crypto.token_hash(token), token[:8], role, department, actor)
+        store.audit(actor, "token.create", "token", token_id, department, {"name": name, "role": role},
+                    remote_addr)
+    return token_id, token
+
+
+def revoke_token(store, token_id, actor="cli", remote_addr=None):
+    """Revoke a token (audited); False if there was no live token with that id."""
+    with store.transaction():
+        done = store.revoke_token(token_id)
+        if done:
+            store.audit(actor, "token.revoke", "token", token_id, None, {}, remote_addr)
+    return done
+
+
+def _bearer():
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise errors.Unauthorized("Authorization must be 'Bearer <token>'")
+    return value.strip()
+
+
+@bp.before_app_request
+def load_identity():
+    """Set g.identity from a bearer token or the session (None when anonymous)."""
+    g.identity = None
+    token = _bearer()
+    if token is not None:
+        row = get_store().token_by_hash(crypto.token_hash(token))
+        if row is None:
+            raise errors.Unauthorized("invalid or revoked token")
+        g.identity = Identity("token", row["id"], row["name"], row["role"], row["department"])
+        return
+    user_id = session.get("user_id")
+    if user_id is not None:
+        user = get_store().user(user_id)
+        if user is None or user["disabled"]:
+            session.clear()
+            return
+        g.identity = Identity("user", user["id"], user["username"], user["role"], user["department"])
+
+
+def csrf_token():
+    """The session's CSRF token (created on first use); templates put it in every form."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf():
+    """Reject an unsafe request from a browser session without the session's CSRF token."""
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    if "csrf" not in session or not sent or not crypto.same(sent, session["csrf"]):
+        raise errors.BadRequest("CSRF token missing or invalid; reload the page and try again")
+
+
+def require(*roles):
+    """Decorate a view: the caller must be signed in (or send a token) with one of roles.
+
+    Unsafe methods from a browser session must carry the CSRF token.
+    """
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            ident = g.identity
+            if ident is None:
+                if errors.wants_json():
+                    raise errors.Unauthorized("sign in or send an API token")
+                return redirect(url_for("auth.login", next=request.full_path))
+            if ident.role not in roles:
+                raise errors.Forbidden("the %s role may not do this" % ident.role)
+            if ident.kind == "user" and request.method in _UNSAFE:
+                check_csrf()
+            return view(*args, **kwargs)
+        wrapped.roles = roles
+        return wrapped
+    return decorate
+
+
+def remote_addr():
+    """The caller's address for the audit log."""
+    return request.remote_addr
+
+
+def _safe_next(target):
+    # Only local paths: never redirect a login to another site.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("ui.overview")
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    """Sign in with username and password."""
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        user = get_store().user_by_name(request.form.get("username", ""))
+        if user is None or user["disabled"] or not crypto.check_password(
+                user["password_hash"], request.form.get("password", "")):
+            error = "Unknown user or wrong password."
+            current_app.logger.info("failed login for %r from %s", request.form.get("username", ""),
+                                    request.remote_addr)
+        else:
+            session.clear()
+            session["user_id"] = user["id"]
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next")))
+    status = 401 if error else 200
+    return render_template("auth/login.html", error=error), status
+
+
+@bp.route("/logout", methods=("POST",))
+def logout():
+    """Sign out."""
+    check_csrf()
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,124 @@
+"""What ingest does with a normalised event: decode, dedupe, store, or say why not.
+
+process() never writes a quarantine entry itself; it returns an Outcome whose
+status is "rejected" with a reason, and the caller quarantines (ingest) or
+leaves the entry open (replay).
+"""
+from protocols import frames
+from protocols import schema as S
+
+from fleet.storage.migrations import READING_COLUMNS
+
+# Reasons an event is quarantined.
+UNKNOWN_DEVICE = "unknown_device"
+DECOMMISSIONED = "decommissioned"
+UNDECODABLE = "undecodable"
+WRONG_KIND = "wrong_kind"
+
+_DEVICE_EVENTS_SEEN = ("join", "status")   # events that prove the device is alive
+_STATUS_KINDS = ("status", "counters", "config_ack", "ota_ack")
+
+
+class Outcome:
+    """The result of processing one event."""
+
+    def __init__(self, status, reason=None, detail=None, device=None, uplink_id=None):
+        self.status = status          # "stored", "duplicate", "recorded" or "rejected"
+        self.reason = reason
+        self.detail = detail
+        self.device = device
+        self.uplink_id = uplink_id
+
+    def as_dict(self):
+        """The outcome as the ingest endpoint reports it."""
+        out = {"status": self.status}
+        if self.uplink_id is not None:
+            out["uplink_id"] = self.uplink_id
+        if self.reason:
+            out["reason"] = self.reason
+            out["detail"] = self.detail
+        return out
+
+
+def alarm_of(kind, values):
+    """The alarm a reading raises, or None. Alarms latch until an operator clears them."""
+    if kind == "rodent_station" and values.get("burst"):
+        return "rodent activity burst"
+    if kind == "smart_toilet" and values.get("leak"):
+        return "water leak"
+    if kind == "hiker_tracker" and values.get("sos"):
+        return "SOS"
+    if kind == "water_main" and values.get("pressure") is not None and values["pressure"] < 100:
+        return "low pressure"
+    return None
+
+
+def _jsonable(values):
+    return {k: (v.hex() if isinstance(v, bytes) else v) for k, v in values.items()}
+
+
+def _decode(device, payload):
+    # (frame kind, values, reading, state) or an Outcome saying why not.
+    try:
+        kind, values = frames.decode(payload)
+    except frames.FrameError as e:
+        return Outcome("rejected", UNDECODABLE, str(e) or "empty payload", device)
+    if frames.kind_of(kind)[S.DIRECTION] != S.UP:
+        return Outcome("rejected", UNDECODABLE, "%s is a downlink kind" % kind, device)
+    if kind in READING_COLUMNS and kind != device["kind"]:
+        return Outcome("rejected", WRONG_KIND, "a %s frame from a %s device" % (kind, device["kind"]), device)
+    reading, state = None, {}
+    if kind in READING_COLUMNS:
+        reading = (kind, values)
+        state["battery"] = values.get("battery")
+        alarm = alarm_of(kind, values)
+        if alarm:
+            state["alarm"] = alarm
+    elif kind == "status":
+        state.update(firmware=values["firmware"], battery_mv=values["battery_mv"], last_status=_jsonable(values))
+    return kind, _jsonable(values), reading, state
+
+
+def _uplink(store, device, event):
+    up = event["uplink"]
+    decoded = _decode(device, up["payload"])
+    if isinstance(decoded, Outcome):
+        return decoded
+    kind, values, reading, state = decoded
+    best = max(up["receptions"], key=lambda r: r["rssi"], default=None)
+    if best is not None:
+        state.update(last_rssi=best["rssi"], last_snr=best["snr"])
+    row = dict({k: up[k] for k in ("f_cnt", "f_port", "dr", "frequency", "sf", "bandwidth", "coding_rate",
+                                   "airtime", "payload")},
+               device_id=device["id"], time=event["time"], source=event["source"], dedup_id=event["dedup_id"],
+               session=device["session"], frame_kind=kind, fields=values)
+    uplink_id = store.add_uplink(row, up["receptions"], reading, state)
+    if uplink_id is None:
+        return Outcome("duplicate", device=device)
+    return Outcome("stored", device=device, uplink_id=uplink_id)
+
+
+def _net_event(store, device, event):
+    body = event["body"]
+    kind = event["event"]
+    state = {}
+    if kind == "status" and not body.get("battery_unavailable") and not body.get("external_power"):
+        state["battery"] = body.get("battery_level")
+    with store.transaction():
+        if kind == "join":
+            store.next_session(device["id"])
+        store.add_net_event(device["id"], event["time"], event["source"], kind, body, state,
+                            seen=kind in _DEVICE_EVENTS_SEEN)
+    return Outcome("recorded", device=device)
+
+
+def process(store, event, scope=None):
+    """Store one normalised event for the device it names, within scope (a department or None)."""
+    device = store.device_by_eui(event["dev_eui"])
+    if device is None or (scope is not None and device["department"] != scope):
+        return Outcome("rejected", UNKNOWN_DEVICE, "no device with DevEUI %s" % event["dev_eui"])
+    if device["status"] == "decommissioned":
+        return Outcome("rejected", DECOMMISSIONED, "device %d is decommissioned" % device["id"], device)
+    if event["event"] == "up":
+        return _uplink(store, device, event)
+    return _net_event(store, device, event)

@@ -1,0 +1,179 @@
+"""Traffic from the network servers: uplinks, receptions, readings, events, quarantine."""
+import sqlite3
+import time
+
+from fleet.storage.base import dumps, loads
+from fleet.storage.migrations import READING_COLUMNS
+
+_UPLINK_COLUMNS = ("device_id", "time", "source", "dedup_id", "session", "f_cnt", "f_port", "dr",
+                   "frequency", "sf", "bandwidth", "coding_rate", "airtime", "frame_kind", "payload", "fields")
+_STATE_COLUMNS = ("battery", "battery_mv", "firmware", "last_status", "last_rssi", "last_snr", "alarm")
+
+
+def _uplink(row):
+    row["fields"] = loads(row.get("fields"))
+    if isinstance(row.get("payload"), bytes):
+        row["payload"] = row["payload"].hex()
+    return row
+
+
+def _reading_row(kind, uplink_id, device_id, at, values):
+    row = {"uplink_id": uplink_id, "device_id": device_id, "time": at}
+    for name in READING_COLUMNS[kind]:
+        v = values.get(name)
+        row[name] = int(v) if isinstance(v, bool) else v
+    return row
+
+
+class TrafficMixin:
+    """Storage of what the network servers send, and its reads for the UI and API."""
+
+    def add_uplink(self, uplink, receptions, reading=None, state=None):
+        """Store one uplink with its receptions, its reading (kind, values) and the device
+        state it implies, atomically. Returns the new id, or None for a duplicate (same
+        dedup_id, or same device, session and frame counter), which writes nothing."""
+        try:
+            with self.transaction():
+                row = {c: uplink.get(c) for c in _UPLINK_COLUMNS}
+                row["fields"] = dumps(row["fields"]) if row["fields"] is not None else None
+                uplink_id = self.db["uplinks"].insert(row).last_pk
+                self._add_receptions(uplink_id, receptions)
+                if reading is not None:
+                    kind, values = reading
+                    self.db["readings_" + kind].insert(
+                        _reading_row(kind, uplink_id, uplink["device_id"], uplink["time"], values))
+                self._touch_device(uplink["device_id"], uplink["time"], state or {})
+                return uplink_id
+        except sqlite3.IntegrityError as e:
+            if "UNIQUE" in str(e) and "uplinks" in str(e):
+                return None
+            raise
+
+    def _add_receptions(self, uplink_id, receptions):
+        if receptions:
+            self.db["receptions"].insert_all(
+                [dict(r, uplink_id=uplink_id) for r in receptions], batch_size=100)
+
+    def _touch_device(self, device_id, at, state):
+        sets, params = ["last_seen = MAX(COALESCE(last_seen, 0), ?)",
+                        "status = CASE status WHEN 'registered' THEN 'active' ELSE status END"], [at]
+        for name in _STATE_COLUMNS:
+            if name in state:
+                value = state[name]
+                sets.append("%s = ?" % name)
+                params.append(dumps(value) if name == "last_status" else value)
+        params.append(device_id)
+        self._run("UPDATE devices SET %s WHERE id = ?" % ", ".join(sets), params)
+
+    def add_net_event(self, device_id, at, source, event, body, state=None, seen=False):
+        """Record a network-server event (join, status, ack, txack, log) of a device; with
+        seen, the event proves the device alive and updates its state too."""
+        with self.transaction():
+            self._run("INSERT INTO net_events (device_id, time, source, event, body) VALUES (?, ?, ?, ?, ?)",
+                      (device_id, at, source, event, dumps(body)))
+            if seen:
+                self._touch_device(device_id, at, state or {})
+
+    def net_events(self, device_id, limit=20):
+        """The device's latest network-server events, newest first."""
+        rows = self._all("SELECT id, time, source, event, body FROM net_events WHERE device_id = ?"
+                         " ORDER BY time DESC LIMIT ?", (device_id, limit))
+        for r in rows:
+            r["body"] = loads(r["body"])
+        return rows
+
+    def uplinks(self, device_id, before=None, limit=50):
+        """A page of the device's uplinks, newest id first, each with its best reception."""
+        sql = ("SELECT u.id, u.time, u.source, u.dedup_id, u.session, u.f_cnt, u.f_port, u.dr, u.frequency, u.sf,"
+               " u.bandwidth, u.coding_rate, u.airtime, u.frame_kind, u.payload, u.fields,"
+               " (SELECT COUNT(*) FROM receptions r WHERE r.uplink_id = u.id) AS gateways,"
+               " (SELECT MAX(r.rssi) FROM receptions r WHERE r.uplink_id = u.id) AS rssi,"
+               " (SELECT MAX(r.snr) FROM receptions r WHERE r.uplink_id = u.id) AS snr"
+               " FROM uplinks u WHERE u.device_id = ?")
+        params = [device_id]
+        if before is not None:
+            sql += " AND u.id < ?"
+            params.append(before)
+        sql += " ORDER BY u.id DESC LIMIT ?"
+        params.append(limit)
+        return [_uplink(r) for r in self._all(sql, params)]
+
+    def receptions(self, uplink_id):
+        """Every gateway reception of one uplink."""
+        return self._all("SELECT gateway_id, rssi, snr, channel, time FROM receptions WHERE uplink_id = ?"
+                         " ORDER BY rssi DESC", (uplink_id,))
+
+    def readings(self, kind, device_id, since, limit=5000):
+        """The device's readings since a time, oldest first (for charts)."""
+        columns = ", ".join(READING_COLUMNS[kind])
+        return self._all("SELECT time, %s FROM readings_%s WHERE device_id = ? AND time >= ?"
+                         " ORDER BY time LIMIT ?" % (columns, kind), (device_id, since, limit))
+
+    def latest_reading(self, kind, device_id):
+        """The device's newest reading, or None."""
+        columns = ", ".join(READING_COLUMNS[kind])
+        return self._one("SELECT time, %s FROM readings_%s WHERE device_id = ? ORDER BY time DESC LIMIT 1"
+                         % (columns, kind), (device_id,))
+
+    def link_summary(self, device_id, since):
+        """Link quality of the device's uplinks since a time: counts, RSSI/SNR, gateways, SF."""
+        summary = self._one(
+            "SELECT COUNT(DISTINCT u.id) AS uplinks, COUNT(r.id) AS receptions,"
+            " AVG(r.rssi) AS rssi_avg, MIN(r.rssi) AS rssi_min, MAX(r.rssi) AS rssi_max,"
+            " AVG(r.snr) AS snr_avg, MIN(r.snr) AS snr_min, MAX(r.snr) AS snr_max,"
+            " COUNT(DISTINCT r.gateway_id) AS gateways"
+            " FROM uplinks u LEFT JOIN receptions r ON r.uplink_id = u.id"
+            " WHERE u.device_id = ? AND u.time >= ?", (device_id, since))
+        summary["spreading_factors"] = {
+            str(r["sf"]): r["n"] for r in self._all(
+                "SELECT sf, COUNT(*) AS n FROM uplinks WHERE device_id = ? AND time >= ? AND sf IS NOT NULL"
+                " GROUP BY sf ORDER BY sf", (device_id, since))}
+        return summary
+
+    def add_quarantine(self, entry):
+        """Keep an event that could not be stored, with its reason and raw body; returns its id."""
+        row = dict(entry, raw=dumps(entry["raw"]), status="open")
+        row.setdefault("received_at", time.time())
+        with self.transaction():
+            return self.db["quarantine"].insert(row).last_pk
+
+    def quarantine(self, department=None, status="open", device_eui=None, before=None, limit=50):
+        """A page of quarantined events, newest first; department None means every one."""
+        where, params = ["1 = 1"], []
+        for column, value in (("department", department), ("status", status), ("dev_eui", device_eui)):
+            if value is not None:
+                where.append("%s = ?" % column)
+                params.append(value)
+        if before is not None:
+            where.append("id < ?")
+            params.append(before)
+        params.append(limit)
+        rows = self._all("SELECT * FROM quarantine WHERE %s ORDER BY id DESC LIMIT ?" % " AND ".join(where), params)
+        return [dict(r, raw=loads(r["raw"])) for r in rows]
+
+    def quarantine_entry(self, entry_id, department=None):
+        """One quarantined event, or None (also when outside the department)."""
+        sql, params = "SELECT * FROM quarantine WHERE id = ?", [entry_id]
+        if department is not None:
+            sql += " AND department = ?"
+            params.append(department)
+        row = self._one(sql, params)
+        return None if row is None else dict(row, raw=loads(row["raw"]))
+
+    def resolve_quarantine(self, entry_id, status, uplink_id=None):
+        """Close a quarantine entry as replayed or discarded."""
+        with self.transaction():
+            self._run("UPDATE quarantine SET status = ?, resolved_at = ?, uplink_id = ? WHERE id = ?",
+                      (status, time.time(), uplink_id, entry_id))
+
+    def bulk_uplinks(self, uplinks, readings_by_kind, receptions):
+        """Bulk load for benchmarks and fixtures: rows given with explicit ids, one transaction."""
+        with self.transaction():
+            self.db["uplinks"].insert_all(uplinks, batch_size=2000)
+            self.db["receptions"].insert_all(receptions, batch_size=2000)
+            for kind, rows in readings_by_kind.items():
+                self.db["readings_" + kind].insert_all(rows, batch_size=2000)
+
+    def max_uplink_id(self):
+        """The highest uplink id so far (0 when none)."""
+        return self._scalar("SELECT COALESCE(MAX(id), 0) FROM uplinks")
