@@ -8,12 +8,12 @@ import os
 from flask import Flask
 
 
-def create_app(test_config=None, instance_path=None):
-    """Build the app: settings, storage migrated to the current schema, every blueprint."""
+def create_app(test_config=None, instance_path=None, overrides=None):
+    """Build the app: settings (overrides win over the environment), storage migrated, every blueprint."""
     instance_path = instance_path or os.environ.get("CITYFLEET_INSTANCE")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     from fleet import config
-    config.load(app, test_config)
+    config.load(app, test_config, overrides)
     os.makedirs(os.path.dirname(os.path.abspath(app.config["DATABASE"])), exist_ok=True)
 
     from fleet import api, auth, db, devices, errors, ingest, provisioning, ui

@@ -23,12 +23,14 @@ DEFAULTS = {
 _KEYS_FILE = "keys.json"
 
 
-def load(app, test_config=None):
-    """Fill app.config in order: defaults, instance config.py, CITYFLEET_* env vars, test_config."""
+def load(app, test_config=None, overrides=None):
+    """Fill app.config in order: defaults, instance config.py, CITYFLEET_* env vars, overrides;
+    or defaults and test_config only."""
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env(prefix="CITYFLEET")
+        app.config.from_mapping(overrides or {})
     else:
         app.config.from_mapping(test_config)
     if not app.config["DATABASE"]:

@@ -147,8 +147,8 @@ def register(store, box, ident, items, boards, join_eui=None, claim=False, remot
     rows, problems = [], []
     for n, data in enumerate(items):
         clean, errs = validate(data, boards, departments, ident.scope)
-        line = lines[n] if lines else n
-        problems.extend({"line": line, "field": f, "error": m} for f, m in errs)
+        where = {"line": lines[n]} if lines else {"index": n}
+        problems.extend(dict(where, field=f, error=m) for f, m in errs)
         rows.append(clean)
     if problems:
         raise InvalidDevice(problems)
@@ -234,7 +234,7 @@ def update(store, ident, device, data, remote_addr=None):
     clean, errs = validate(merged, (device["board"],), {device["department"]}, None)
     problems.extend(errs)
     if problems:
-        raise InvalidDevice([{"line": 0, "field": f, "error": m} for f, m in problems])
+        raise InvalidDevice([{"field": f, "error": m} for f, m in problems])
     changes = {k: clean[k] for k in data}
     with store.transaction():
         store.update_device(device["id"], changes)

@@ -11,6 +11,9 @@ def main():
 def _register():
     from tools import frame_cli
     main.add_command(frame_cli.frame)
+    from tools import fleet_cli
+    for command in fleet_cli.COMMANDS:
+        main.add_command(command)
 
 
 _register()
