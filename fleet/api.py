@@ -2,7 +2,7 @@
 from flask import Blueprint, g, jsonify, request
 
 from fleet import errors, openapi, present, queries
-from fleet.auth import ADMIN, READERS, require
+from fleet.auth import ADMIN, READERS, csrf_token, require
 from fleet.db import get_store
 from fleet.devices import visible_device
 from fleet.paging import envelope, int_arg, limit_arg
@@ -19,9 +19,12 @@ def openapi_document():
 @bp.route("/me")
 @require(*READERS, "technician", "integration")
 def me():
-    """Who the caller is: name, role, department."""
+    """Who the caller is: name, role, department (and, for a browser session, its CSRF token)."""
     i = g.identity
-    return jsonify({"ok": True, "kind": i.kind, "name": i.name, "role": i.role, "department": i.department})
+    out = {"ok": True, "kind": i.kind, "name": i.name, "role": i.role, "department": i.department}
+    if i.kind == "user":
+        out["csrf_token"] = csrf_token()
+    return jsonify(out)
 
 
 @bp.route("/departments")

@@ -177,7 +177,7 @@ def login():
             current_app.logger.info("failed login for %r from %s", request.form.get("username", ""),
                                     request.remote_addr)
         else:
-            session.clear()
+            session.clear()             # a fresh session (and CSRF token) at each sign-in
             session["user_id"] = user["id"]
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))

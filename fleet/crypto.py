@@ -8,6 +8,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from werkzeug.security import check_password_hash, generate_password_hash
 
 TOKEN_PREFIX = "cft_"
+PASSWORD_METHOD = "scrypt"   # werkzeug's default scrypt parameters (n=2**15, r=8, p=1)
 _CLAIM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a label
 
 
@@ -74,7 +75,7 @@ def claim_hash(code):
 
 def hash_password(password):
     """A salted scrypt hash of a password."""
-    return generate_password_hash(password, method="scrypt")
+    return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
 def check_password(pw_hash, password):
