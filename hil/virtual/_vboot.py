@@ -1,0 +1,73 @@
+# Bootstrap of the virtual board, run by the unix port before the REPL (it is
+# the `-i` script): installs the virtual machine/time/select/esp32 modules,
+# mounts the flash image at "/", then runs boot.py and main.py as the ESP32's
+# main loop does, and falls through to the REPL.
+def _vb_boot():
+    import sys
+    import os
+    import json
+    cfg_path = os.getenv("VBOARD_CONFIG")
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    here = cfg["vm_dir"]
+    sys.path[:] = [here, here + "/models", ".frozen"]
+    import vclock
+    vclock.CONFIG = cfg
+    vclock.CLOCK = vclock.Clock(cfg)
+    import vworld
+    vworld.WORLD = vworld.World(cfg.get("world", {}), vclock.CLOCK)
+    import vtime
+    import vselect
+    import vasyncio
+    import vmachine
+    import vesp32
+    import vflash
+    import i2cbase  # noqa: F401 - model base, loaded before the host fs goes away
+    for spec_list in cfg.get("world", {}).get("i2c", {}).values():
+        for spec in spec_list:
+            __import__(spec.get("model", "regmap").partition(":")[0])
+    vmachine._setup(cfg)
+    sys.modules["time"] = vtime
+    sys.modules["utime"] = vtime
+    sys.modules["select"] = vselect
+    sys.modules["_asyncio"] = vasyncio
+    sys.modules["machine"] = vmachine
+    sys.modules["esp32"] = vesp32
+    vflash.mount(cfg["image"], cfg["blocks"])
+    os.chdir("/")
+    sys.path[:] = ["", ".frozen", "/lib"]
+    vclock.emit("booted %d" % vclock.CLOCK.now_ms())
+    return cfg.get("raw_repl", False)
+
+
+def _vb_run(name, g):
+    import os
+    import sys
+    import vclock
+    try:
+        os.stat(name)
+    except OSError:
+        return True
+    try:
+        with open(name) as f:
+            src = f.read()
+        exec(compile(src, name, "exec"), g)
+    except SystemExit:
+        vclock.emit("softreset")
+        vclock.halt()
+    except BaseException as e:
+        sys.print_exception(e)
+    return True
+
+
+_vb_raw = _vb_boot()
+_vb_run("boot.py", globals())
+if not _vb_raw:
+    _vb_run("main.py", globals())
+del _vb_boot, _vb_raw
+__import__("vclock").emit("repl")
+del _vb_run
+try:
+    del __file__
+except NameError:
+    pass

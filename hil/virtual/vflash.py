@@ -1,0 +1,54 @@
+# The board's flash filesystem partition: an image file on the host, seen as a
+# block device of 4096-byte erase blocks (the ESP32's), for vfs.VfsLfs2.
+_BLOCK = 4096
+
+
+class FlashBdev:
+    def __init__(self, path, blocks):
+        self.f = open(path, "r+b")
+        self.blocks = blocks
+
+    def readblocks(self, block, buf, offset=0):
+        self.f.seek(block * _BLOCK + offset)
+        self.f.readinto(buf)
+
+    def writeblocks(self, block, buf, offset=None):
+        if offset is None:
+            # whole-block write (no separate erase): erase first, as the ESP32 port does
+            offset = 0
+        self.f.seek(block * _BLOCK + offset)
+        self.f.write(buf)
+
+    def ioctl(self, op, arg):
+        if op == 4:  # block count
+            return self.blocks
+        if op == 5:  # block size
+            return _BLOCK
+        if op == 6:  # erase
+            self.f.seek(arg * _BLOCK)
+            self.f.write(b"\xff" * _BLOCK)
+            return 0
+        return None
+
+
+def mount(path, blocks, where="/"):
+    # Mount the image like the ESP32's _boot.py does: littlefs2, formatted on
+    # first boot ("Performing initial setup" and a boot.py, as inisetup does).
+    import vfs
+    bdev = FlashBdev(path, blocks)
+    fresh = False
+    try:
+        fs = vfs.VfsLfs2(bdev)
+    except OSError:
+        print("Performing initial setup")
+        vfs.VfsLfs2.mkfs(bdev)
+        fs = vfs.VfsLfs2(bdev)
+        fresh = True
+    if where == "/":
+        vfs.umount("/")
+    vfs.mount(fs, where)
+    if fresh:
+        with open(where.rstrip("/") + "/boot.py", "w") as f:
+            f.write("# This file is executed on every boot (including wake-boot from deepsleep)\n"
+                    "#import esp\n#esp.osdebug(None)\n#import webrepl\n#webrepl.start()\n")
+    return bdev
