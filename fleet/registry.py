@@ -181,10 +181,10 @@ def parse_csv(text):
                               "error": "missing column" if missing else "unknown column"}])
     rows = []
     for row in reader:
+        cells = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
         if row.get(None):
-            rows.append((reader.line_num, {"_": "extra"}))
-            continue
-        rows.append((reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}))
+            cells["_"] = "the row has more cells than the header"
+        rows.append((reader.line_num, cells))
     if not rows:
         raise InvalidDevice([{"line": 1, "field": "", "error": "no rows"}])
     if len(rows) > _MAX_IMPORT:
@@ -195,13 +195,8 @@ def parse_csv(text):
 def import_csv(store, box, ident, text, boards, join_eui=None, claim=False, remote_addr=None):
     """Register every row of a CSV in one transaction, or none; errors name line and field."""
     rows = parse_csv(text)
-    items = []
-    for _, data in rows:
-        if "_" in data:
-            items.append({"_": "row has more cells than the header"})
-        else:
-            items.append(data)
-    return register(store, box, ident, items, boards, join_eui, claim, remote_addr, lines=[n for n, _ in rows])
+    return register(store, box, ident, [data for _, data in rows], boards, join_eui, claim, remote_addr,
+                    lines=[n for n, _ in rows])
 
 
 def claim(store, box, ident, code, remote_addr=None):
