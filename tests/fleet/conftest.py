@@ -5,12 +5,14 @@ import copy
 import json
 import os
 import re
+import time
 
 import pytest
 from cryptography.fernet import Fernet
 
 from fleet import auth, create_app, crypto, registry
 from fleet.crypto import SecretBox
+from fleet.demo import rfc3339
 from fleet.storage import Store
 from protocols import frames
 
@@ -137,6 +139,7 @@ def up_event(dev_eui, payload=None, f_cnt=7, dedup="3ac7e3c4-4401-4b8d-9386-a5c9
     e = fixture("chirpstack_up", dev_eui, payload if payload is not None else bay_frame())
     e["fCnt"] = f_cnt
     e["deduplicationId"] = dedup
+    e["time"] = rfc3339(time.time() - 60)
     return e
 
 
