@@ -50,6 +50,7 @@ _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _UNIX_BANNER = re.compile(rb"MicroPython \S+ on (\S+); linux[^\r\n]*\r\n")
 _FRIENDLY = b'Type "help()" for more information.\r\n'
 _LONE_LF = re.compile(rb"(?<!\r)\n")
+_VM_FRAME = re.compile(rb'  File "' + re.escape(str(vm.VM_DIR).encode()) + rb'/[^"]*", line \d+, in [^\n]*\n')
 
 # What the ESP32's ROM prints on a reset, by chip and cause.
 _ROM = {
@@ -229,6 +230,17 @@ class VirtualBoard:
         """Press EN: the ESP32 restarts from power-on (ROM: POWERON_RESET)."""
         return self._call(lambda: self._power_cut(0, what="reset button"))
 
+    def offline(self, fn):
+        """Power off, call fn(image) (a FlashImage), power on (PWRON_RESET)."""
+        def do():
+            self._kill()
+            self._event("power off", "offline")
+            try:
+                return fn(self.image)
+            finally:
+                self._boot(PWRON_RESET)
+        return self._call(do)
+
     def advance(self, ms):
         """While the board sleeps with no wake-up (deepsleep() with no timer), let
         `ms` of virtual time pass; no effect on a running board."""
@@ -267,7 +279,7 @@ class VirtualBoard:
             done.set()
         self._cmds.put(run)
         os.write(self._wake_w, b"x")
-        if not done.wait(30):
+        if not done.wait(120):
             raise VBoardError("supervisor did not answer")
         ok, value = box[0]
         if not ok:
@@ -618,18 +630,21 @@ class _OutputFilter:
             self.swallow = None
         text = self.hold + text
         self.hold = b""
-        k = text.find(b"MicroPython ")
-        if k >= 0:
-            m = _UNIX_BANNER.search(text, k)
-            if m:
-                chip = "ESP32S3" if self.sup.chip == "esp32s3" else "ESP32"
-                esp = ("MicroPython %s on %s; Generic %s module with %s\r\n"
-                       % (MP_VERSION, m.group(1).decode(), chip, chip)).encode()
-                text = text[:m.start()] + esp + text[m.end():]
-            elif b"\r\n" not in text[k:] and len(text) - k < 200:
+        # hold an incomplete banner or traceback line until its end arrives
+        for key in (b"MicroPython ", b'  File "'):
+            k = text.rfind(key)
+            if k >= 0 and b"\n" not in text[k:] and len(text) - k < 300:
                 self.hold = text[k:]
                 text = text[:k]
                 self.flush_at = time.monotonic() + 0.2
+        m = _UNIX_BANNER.search(text)
+        if m:
+            chip = "ESP32S3" if self.sup.chip == "esp32s3" else "ESP32"
+            esp = ("MicroPython %s on %s; Generic %s module with %s\r\n"
+                   % (MP_VERSION, m.group(1).decode(), chip, chip)).encode()
+            text = text[:m.start()] + esp + text[m.end():]
+        # the bootstrap's and the virtual modules' frames are C on an ESP32
+        text = _VM_FRAME.sub(b"", text)
         self._emit(text)
 
     def _emit(self, text):
@@ -640,10 +655,9 @@ class _OutputFilter:
         else:
             out = _LONE_LF.sub(b"\r\n", text)
         self.last = text[-1:]
-        if _RAW_BANNER in out:
-            self.raw_mode = True
-        if _FRIENDLY in out:
-            self.raw_mode = False
+        r, f = out.rfind(_RAW_BANNER), out.rfind(_FRIENDLY)
+        if r != f:
+            self.raw_mode = r > f
         self.sup._console(out)
 
     def _flush_hold(self):

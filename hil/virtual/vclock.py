@@ -34,7 +34,7 @@ class Clock:
         self.hot_us = cfg.get("io_hot_ms", 2000) * 1000
         self.hot_max_us = cfg.get("io_hot_sleep_ms", 1000) * 1000
         self.io_last = None
-        self.sources = []  # objects with next_due() -> us or None, and fire(now_us)
+        self.sources = []  # objects with _vb_due() -> us or None, and _vb_fire(us)
         self.boot_us = self.now_us()
         self.rtc_offset = cfg.get("rtc_offset_ms", 0) * 1000
         self.wdt_timeout = 0
@@ -81,11 +81,11 @@ class Clock:
     def changed(self):
         self._due = None
 
-    def next_due(self):
+    def _vb_due(self):
         if self._due is None:
             due = self.wdt_deadline
             for s in self.sources:
-                d = s.next_due()
+                d = s._vb_due()
                 if d is not None and (due is None or d < due):
                     due = d
             self._due = due if due is not None else -1
@@ -93,7 +93,7 @@ class Clock:
 
     def poll(self):
         # Cheap check from hot paths (ticks_ms, pin reads): run what is due.
-        d = self.next_due()
+        d = self._vb_due()
         if d is not None and d <= self.now_us():
             self.run_due()
 
@@ -110,10 +110,10 @@ class Clock:
                     halt()
                 fired = False
                 for s in list(self.sources):
-                    d = s.next_due()
+                    d = s._vb_due()
                     if d is not None and d <= now:
                         self._due = None
-                        s.fire(d)
+                        s._vb_fire(d)
                         fired = True
                 self._due = None
                 if not fired:
@@ -133,7 +133,7 @@ class Clock:
                 rem = end - self.now_us()
                 if rem <= 0:
                     return
-                d = self.next_due()
+                d = self._vb_due()
                 if d is not None and d - self.now_us() < rem:
                     rem = max(0, d - self.now_us())
                 _rt.sleep_us(rem)
@@ -147,7 +147,7 @@ class Clock:
             now = self.now_us()
             if now >= end or (wake_early and self.wake is not None):
                 break
-            d = self.next_due()
+            d = self._vb_due()
             target = end if d is None or d > end else d
             if target > now:
                 self.skipped += target - now

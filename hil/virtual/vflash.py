@@ -2,6 +2,34 @@
 # block device of 4096-byte erase blocks (the ESP32's), for vfs.VfsLfs2.
 _BLOCK = 4096
 
+# Power-cut injection for tests: WRITES counts flash programs and erases; arm()
+# makes the n-th one from now the last, torn when asked, and cuts the power.
+WRITES = [0]
+_CUT = [None, 0, True]
+
+
+def arm(after_writes, seed=0, torn=True):
+    _CUT[0] = WRITES[0] + max(1, after_writes)
+    _CUT[1] = seed
+    _CUT[2] = torn
+
+
+def _cut_now(length):
+    # None: write it all; else how many bytes land before the power goes
+    WRITES[0] += 1
+    if _CUT[0] is None or WRITES[0] < _CUT[0]:
+        return None
+    if not _CUT[2] or length <= 1:
+        return 0
+    import vworld
+    return vworld.Rng(_CUT[1], "cut").next() % length
+
+
+def _power_off():
+    import vclock
+    vclock.emit("powercut %d" % vclock.CLOCK.now_ms())
+    vclock.halt()
+
 
 class FlashBdev:
     def __init__(self, path, blocks):
@@ -16,8 +44,13 @@ class FlashBdev:
         if offset is None:
             # whole-block write (no separate erase): erase first, as the ESP32 port does
             offset = 0
+        n = _cut_now(len(buf))
         self.f.seek(block * _BLOCK + offset)
-        self.f.write(buf)
+        if n is None:
+            self.f.write(buf)
+            return
+        self.f.write(bytes(buf)[:n])
+        _power_off()
 
     def ioctl(self, op, arg):
         if op == 4:  # block count
@@ -25,8 +58,11 @@ class FlashBdev:
         if op == 5:  # block size
             return _BLOCK
         if op == 6:  # erase
+            n = _cut_now(_BLOCK)
             self.f.seek(arg * _BLOCK)
-            self.f.write(b"\xff" * _BLOCK)
+            self.f.write(b"\xff" * (_BLOCK if n is None else n))
+            if n is not None:
+                _power_off()
             return 0
         return None
 

@@ -4,7 +4,7 @@
 import sys
 import vclock
 import vworld
-from vclock import emit, halt
+from vclock import emit as _emit, halt as _halt
 
 # reset causes and wake reasons (ESP32 values)
 PWRON_RESET = 1
@@ -117,13 +117,13 @@ sleep = lightsleep
 
 def deepsleep(time_ms=0):
     delay, reason = _first_wake(time_ms, DEEPSLEEP)
-    emit("deepsleep %d %d %d" % (_clock().now_ms(), -1 if delay is None else delay, reason))
-    halt()
+    _emit("deepsleep %d %d %d" % (_clock().now_ms(), -1 if delay is None else delay, reason))
+    _halt()
 
 
 def reset():
-    emit("reset %d" % _clock().now_ms())
-    halt()
+    _emit("reset %d" % _clock().now_ms())
+    _halt()
 
 
 def soft_reset():
@@ -243,7 +243,7 @@ class Pin:
         if v != st.out:
             st.out = v
             if st.mode in (Pin.OUT, Pin.OPEN_DRAIN):
-                emit("pin %d %d %d" % (self._id, v, _clock().now_ms()))
+                _emit("pin %d %d %d" % (self._id, v, _clock().now_ms()))
         _check_edge(st)
 
     def value(self, x=None):
@@ -373,10 +373,10 @@ class I2C:
         if bus is None and id not in (0, 1, -1):
             raise ValueError("I2C(%s) doesn't exist" % id)
         self._key = bus["key"] if bus else "id%s" % id
-        self.freq = freq
+        self._freq = freq
 
     def init(self, *, scl=None, sda=None, freq=400000, timeout=50000):
-        self.freq = freq
+        self._freq = freq
 
     def deinit(self):
         pass
@@ -601,7 +601,7 @@ class RTC:
         if len(data) > 2048:
             raise ValueError("buffer too long")
         _RTCMEM[0] = data
-        emit("rtcmem " + data.hex())
+        _emit("rtcmem " + data.hex())
 
 
 _RTCMEM = [b""]
@@ -649,10 +649,10 @@ class Timer:
             return 0
         return max(0, (self._due - _clock().now_us()) // 1000)
 
-    def next_due(self):
+    def _vb_due(self):
         return self._due
 
-    def fire(self, t_us):
+    def _vb_fire(self, t_us):
         if self._mode == Timer.PERIODIC:
             self._due = t_us + self._period * 1000
         else:

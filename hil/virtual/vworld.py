@@ -69,12 +69,12 @@ class World:
         clock.add_source(self)
 
     # -- clock source: pin level changes
-    def next_due(self):
+    def _vb_due(self):
         if self.cursor < len(self.events):
             return self.events[self.cursor][0]
         return None
 
-    def fire(self, t_us):
+    def _vb_fire(self, t_us):
         changed = []
         while self.cursor < len(self.events) and self.events[self.cursor][0] <= t_us:
             changed.append(self.events[self.cursor][1])
