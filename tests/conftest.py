@@ -2,6 +2,8 @@ import pytest
 
 from tests.interpreters import CPython, MicroPython
 
+pytest_plugins = ["hil.plugin"]  # --board, the `board` fixture, @pytest.mark.hardware
+
 _interpreters = {}
 
 

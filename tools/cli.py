@@ -9,6 +9,8 @@ def main():
 
 
 def _register():
+    from tools import vboard_cli
+    main.add_command(vboard_cli.vboard)
     from tools import frame_cli
     main.add_command(frame_cli.frame)
     from tools import fleet_cli
