@@ -22,7 +22,8 @@ def overview(store, scope):
                                                     "low_battery", "alarm", "total")}
     lists = {s: [present.device(d) for d in store.list_devices(scope, state=s, limit=10, **_thresholds())]
              for s in ("alarm", "silent", "low_battery")}
-    return {"department": scope, "by_kind": rows, "totals": totals, "alarms": lists["alarm"],
+    name = (store.department(scope) or {}).get("name") if scope else None
+    return {"department": scope, "department_name": name, "by_kind": rows, "totals": totals, "alarms": lists["alarm"],
             "silent": lists["silent"], "low_battery": lists["low_battery"],
             "quarantine_open": len(store.quarantine(scope, "open", limit=100))}
 
