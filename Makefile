@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The fleet service on an embedded SQLite file, seeded afresh with the demo city
+# (a week of readings posted through the ingest endpoint); prints address and logins.
 run: $(STAMP)
-	$(BIN)/cityfleet frame demo
+	$(BIN)/cityfleet demo run --fresh --db build/demo/cityfleet.db --host 127.0.0.1 --port 8080
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
