@@ -96,6 +96,8 @@ def normalise(scn, board):
         g = boards.pin_gpio(board, name)
         points = sorted([parse_time(p["at"], t0), float(p["volts"]), 1 if p.get("ramp") else 0]
                         for p in spec.get("timeline", []))
+        # the initial value holds from the start, so a first ramp starts there
+        points.insert(0, [t0, float(spec.get("initial", 0.0)), 0])
         out["adc"][str(g)] = {"initial": float(spec.get("initial", 0.0)), "points": points,
                               "noise": float(spec.get("noise", 0.0))}
     i2c_buses = boards.buses(board, "i2c")
@@ -115,8 +117,9 @@ def normalise(scn, board):
                     (dict(p, at=parse_time(p["at"], t0)) for p in d["timeline"]), key=lambda p: p["at"])
             if "tracks" in d:
                 d["tracks"] = {k: {"initial": v.get("initial"),
-                                   "points": sorted([parse_time(p["at"], t0), p["value"], 1 if p.get("ramp") else 0]
-                                                    for p in v.get("timeline", []))}
+                                   "points": [[t0, v.get("initial"), 0]] + sorted(
+                                       [parse_time(p["at"], t0), p["value"], 1 if p.get("ramp") else 0]
+                                       for p in v.get("timeline", []))}
                                for k, v in d["tracks"].items()}
             specs.append(d)
         out["i2c"][key] = specs

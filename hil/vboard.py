@@ -173,6 +173,7 @@ class VirtualBoard:
         self._wdt_deadline = None
         self._asleep_until = None
         self._reached_repl = False
+        self._vm_ready = False
         self._quick_exits = 0
         self._running = True
         self._wake_r, self._wake_w = os.pipe()
@@ -293,7 +294,7 @@ class VirtualBoard:
             wfds = []
             if self._vm_m is not None:
                 rfds.append(self._vm_m)
-                if self._inbuf:
+                if self._inbuf and self._vm_ready:
                     wfds.append(self._vm_m)
             for u in self._uart.values():
                 rfds += [u["host_m"], u["vm_m"]]
@@ -416,6 +417,9 @@ class VirtualBoard:
         self._vm_m = m
         self._anchor = (time.monotonic(), self._state["world_ms"])
         self._reached_repl = False
+        # Console input waits until the bootstrap runs: before that the VM is
+        # CPython starting up, and a Ctrl-C (SIGINT) would end it.
+        self._vm_ready = False
         self._skipped = 0
         self._wdt_deadline = None
         self._asleep_until = None
@@ -515,6 +519,7 @@ class VirtualBoard:
         kind = parts[0]
         st = self._state
         if kind == "booted":
+            self._vm_ready = True
             self._anchor = (time.monotonic(), int(parts[1]))
             self._skipped = 0
         elif kind == "skip":
