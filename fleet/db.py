@@ -1,21 +1,36 @@
-"""The per-request Store: opened lazily, closed by the app teardown."""
+"""The request's Store: one connection per worker thread, kept open between requests.
+
+Opening and closing a SQLite connection per request is costly in WAL mode (the
+last connection to close checkpoints the whole log), so each thread of the
+server keeps its own connection; the teardown only makes sure no transaction
+is left open.
+"""
+import threading
+
 from flask import current_app, g
 
 from fleet.storage import Store
 
+_EXTENSION = "cityfleet.stores"
+
 
 def get_store():
-    """The request's Store, opened on first use."""
+    """The request's Store (this thread's connection to the app's database)."""
     if "store" not in g:
-        g.store = Store(current_app.config["DATABASE"])
+        local = current_app.extensions[_EXTENSION]
+        store = getattr(local, "store", None)
+        if store is None:
+            store = local.store = Store(current_app.config["DATABASE"])
+        g.store = store
     return g.store
 
 
-def close_store(exc=None):
-    """Close the request's Store, if one was opened."""
+def release_store(exc=None):
+    """End of request: roll back anything a failed request left open."""
     store = g.pop("store", None)
-    if store is not None:
-        store.close()
+    if store is not None and store.conn.in_transaction:
+        store.conn.execute("ROLLBACK")
+        store._depth = 0
 
 
 def init_app(app):
@@ -25,4 +40,5 @@ def init_app(app):
         store.migrate()
     finally:
         store.close()
-    app.teardown_appcontext(close_store)
+    app.extensions[_EXTENSION] = threading.local()
+    app.teardown_appcontext(release_store)

@@ -6,6 +6,9 @@ import sqlite3
 import sqlite_utils
 
 
+_INSERTS = {}
+
+
 class StorageError(Exception):
     """A storage operation failed."""
 
@@ -93,3 +96,13 @@ class BaseStore:
 
     def _run(self, sql, params=()):
         return self.db.execute(sql, params)
+
+    def _insert(self, table, row):
+        # A plain INSERT of one row (the hot path of ingest); returns its rowid.
+        # Table and column names come from this package's code, never from input.
+        keys = tuple(row)
+        sql = _INSERTS.get((table, keys))
+        if sql is None:
+            sql = _INSERTS[(table, keys)] = "INSERT INTO %s (%s) VALUES (%s)" % (
+                table, ", ".join(keys), ", ".join("?" * len(keys)))
+        return self.db.execute(sql, [row[k] for k in keys]).lastrowid

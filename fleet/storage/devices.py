@@ -56,6 +56,17 @@ class DevicesMixin:
                 self._set_tags(ids[-1], loads(row["tags"]))
         return ids
 
+    def bulk_devices(self, rows, tags):
+        """Bulk load for benchmarks and fixtures: device rows with explicit ids and state
+        columns, and (device_id, tag) pairs, in one transaction."""
+        with self.transaction():
+            self.db["devices"].insert_all(rows, batch_size=2000)
+            self.db["device_tags"].insert_all([{"device_id": d, "tag": t} for d, t in tags], batch_size=2000)
+
+    def analyze(self):
+        """Refresh the query planner's statistics (after bulk loads)."""
+        self._run("ANALYZE")
+
     def _set_tags(self, device_id, tags):
         self._run("DELETE FROM device_tags WHERE device_id = ?", (device_id,))
         for tag in sorted(set(tags)):

@@ -36,12 +36,12 @@ class TrafficMixin:
             with self.transaction():
                 row = {c: uplink.get(c) for c in _UPLINK_COLUMNS}
                 row["fields"] = dumps(row["fields"]) if row["fields"] is not None else None
-                uplink_id = self.db["uplinks"].insert(row).last_pk
+                uplink_id = self._insert("uplinks", row)
                 self._add_receptions(uplink_id, receptions)
                 if reading is not None:
                     kind, values = reading
-                    self.db["readings_" + kind].insert(
-                        _reading_row(kind, uplink_id, uplink["device_id"], uplink["time"], values))
+                    self._insert("readings_" + kind,
+                                 _reading_row(kind, uplink_id, uplink["device_id"], uplink["time"], values))
                 self._touch_device(uplink["device_id"], uplink["time"], state or {})
                 return uplink_id
         except sqlite3.IntegrityError as e:
@@ -50,9 +50,8 @@ class TrafficMixin:
             raise
 
     def _add_receptions(self, uplink_id, receptions):
-        if receptions:
-            self.db["receptions"].insert_all(
-                [dict(r, uplink_id=uplink_id) for r in receptions], batch_size=100)
+        for r in receptions:
+            self._insert("receptions", dict(r, uplink_id=uplink_id))
 
     def _touch_device(self, device_id, at, state):
         sets, params = ["last_seen = MAX(COALESCE(last_seen, 0), ?)",

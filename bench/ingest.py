@@ -1,0 +1,307 @@
+"""Fleet service figures: ingest throughput and page latency.
+
+1. ChirpStack "up" events per second through POST /ingest/chirpstack, the fleet
+   service running under waitress in its own process on 127.0.0.1, fed by
+   client threads over keep-alive connections: one event per request (as
+   ChirpStack sends them) and batches of 100 (our batch extension).
+2. The raw ceiling in the same run: cbor2 decode of the same frames plus a
+   batched SQLite insert (executemany, WAL) of readings, with no HTTP, JSON,
+   dedupe or state.
+3. Device-list and device-page latency (p50, p95) through the app, on a store
+   of 100,000 devices bulk-loaded through the storage layer, with 30 days of
+   hourly readings for a sample of them (the pages query one device's rows by
+   index, so the other devices' readings change nothing but the index depth).
+
+    python -m bench.ingest [--quick] [--json]
+"""
+import argparse
+import base64
+import http.client
+import json
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import cbor2
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KINDS = ("parking_bay", "rodent_station", "smart_toilet", "water_main", "hiker_tracker")
+DEPARTMENTS = ("FEHD", "TD", "WSD", "AFCD")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
+
+
+# ---- 1. ingest through waitress
+
+def _ingest_setup(workdir, devices):
+    from cryptography.fernet import Fernet
+
+    from fleet import auth, create_app, demo, registry
+    from fleet.crypto import SecretBox
+    db = os.path.join(workdir, "ingest.db")
+    app = create_app(instance_path=workdir, overrides={"DATABASE": db, "DATA_KEY": Fernet.generate_key().decode()})
+    with app.app_context():
+        from fleet.db import get_store
+        store = get_store()
+        store.add_department("TD", "Transport Department")
+        _, token = auth.create_token(store, "bench", auth.INTEGRATION, None)
+        ident = auth.Identity("user", 0, "bench", auth.ADMIN, None)
+        bundles = registry.register(store, SecretBox(app.config["DATA_KEY"]), ident,
+                                    [{"kind": "parking_bay", "board": registry.board_names(app.config["BOARDS_DIR"])[0],
+                                      "department": "TD"} for _ in range(devices)],
+                                    registry.board_names(app.config["BOARDS_DIR"]))
+    return app, db, token, [b["lorawan"]["dev_eui"] for b in bundles], demo
+
+
+def _events(dev_euis, count, demo):
+    from protocols import frames
+    rng = random.Random(1)
+    now = time.time()
+    out = []
+    for n in range(count):
+        payload = frames.encode("parking_bay", {"occupied": n % 2 == 0, "changes": n % 1000, "battery": 80})
+        out.append(demo.chirpstack_up(dev_euis[n % len(dev_euis)], "bay", n // len(dev_euis) + 1,
+                                      now - 3600 + n * 0.01, payload, rng))
+    return out
+
+
+def _start_server(workdir, db, port, threads):
+    env = dict(os.environ, CITYFLEET_DATABASE=db, CITYFLEET_INSTANCE=workdir, PYTHONPATH=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "waitress", "--host=127.0.0.1", "--port=%d" % port,
+                             "--threads=%d" % threads, "--call", "fleet:create_app"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the fleet service did not start")
+
+
+def _post_all(port, token, bodies, clients):
+    # Each client thread posts its share of bodies over one keep-alive connection.
+    errors = []
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+
+    def work(share):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for body in share:
+            conn.request("POST", "/ingest/chirpstack?event=up", body=body, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                errors.append(r.status)
+        conn.close()
+    threads = [threading.Thread(target=work, args=(bodies[i::clients],)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError("ingest answered %d errors (first %s)" % (len(errors), errors[0]))
+    return time.perf_counter() - started
+
+
+def bench_ingest(events_count, workdir, clients=8, threads=8):
+    """Events per second through /ingest/chirpstack under waitress, single and batched."""
+    app, db, token, euis, demo = _ingest_setup(workdir, 1000)
+    events = _events(euis, events_count * 2, demo)
+    single = [json.dumps(e).encode() for e in events[:events_count]]
+    batched = [json.dumps(events[i:i + 100]).encode() for i in range(events_count, 2 * events_count, 100)]
+    port = _free_port()
+    proc = _start_server(workdir, db, port, threads)
+    try:
+        _post_all(port, token, single[:200], clients)            # warm up (these are then duplicates)
+        t_single = _post_all(port, token, single[200:], clients)
+        t_batch = _post_all(port, token, batched, min(clients, 4))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return {"single_events_per_s": (events_count - 200) / t_single,
+            "batch100_events_per_s": events_count / t_batch,
+            "events": events_count, "client_threads": clients, "server_threads": threads,
+            "payloads": [base64.b64decode(e["data"]) for e in events[:events_count]]}
+
+
+# ---- 2. the raw ceiling
+
+def bench_raw(payloads, workdir, batch=500):
+    """cbor2 decode of the frames plus batched SQLite inserts of the readings, events per second."""
+    conn = sqlite3.connect(os.path.join(workdir, "raw.db"), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE readings (device_id INTEGER, time REAL, occupied INTEGER, changes INTEGER,"
+                 " battery REAL)")
+    conn.execute("CREATE INDEX idx_readings ON readings (device_id, time)")
+    started = time.perf_counter()
+    rows = []
+    for n, payload in enumerate(payloads):
+        item = cbor2.loads(payload)
+        rows.append((n % 1000, n * 0.01, int(item[1]), item[2], item[3] * 5))
+        if len(rows) == batch:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?)", rows)
+            conn.execute("COMMIT")
+            rows = []
+    if rows:
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?)", rows)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return {"events_per_s": len(payloads) / elapsed}
+
+
+# ---- 3. page latency on 100,000 devices
+
+def _bulk_devices(store, count, now, rng):
+    rows, tags = [], []
+    for i in range(1, count + 1):
+        kind = KINDS[i % len(KINDS)]
+        silent = rng.random() < 0.03
+        rows.append({"id": i, "dev_eui": "%016X" % (0x0200000000000000 + i), "join_eui": "0200000000000001",
+                     "name": "%s-%06d" % (kind, i), "kind": kind, "board": "esp32-devkitc",
+                     "department": DEPARTMENTS[i % len(DEPARTMENTS)], "location": "district %d" % (i % 18),
+                     "tags": json.dumps(["district:%d" % (i % 18)]), "status": "active", "secrets": b"bench",
+                     "created_at": now - 40 * 86400, "session": 0,
+                     "last_seen": now - (3 * 86400 if silent else rng.uniform(0, 3600)),
+                     "battery": rng.choice((10, 50, 80, 95)), "alarm": "SOS" if rng.random() < 0.005 else None})
+        tags.append((i, "district:%d" % (i % 18)))
+    store.bulk_devices(rows, tags)
+
+
+def _bulk_readings(store, device_ids, days, now, rng):
+    from fleet.demo import reading
+    from protocols import frames
+    uplink_id = store.max_uplink_id()
+    uplinks, receptions, readings = [], [], {k: [] for k in KINDS}
+    for device_id in device_ids:
+        kind = KINDS[device_id % len(KINDS)]
+        for h in range(days * 24):
+            uplink_id += 1
+            t = now - days * 86400 + h * 3600
+            values = reading(kind, rng, 80)
+            uplinks.append({"id": uplink_id, "device_id": device_id, "time": t, "source": "chirpstack",
+                            "dedup_id": None, "session": 0, "f_cnt": h, "f_port": 2, "sf": 9, "frequency": 923200000,
+                            "frame_kind": kind, "payload": frames.encode(kind, values), "fields": None})
+            receptions.append({"uplink_id": uplink_id, "gateway_id": "gw%d" % (device_id % 40), "rssi": -100.0,
+                               "snr": 5.0, "channel": 0, "time": t})
+            row = {"uplink_id": uplink_id, "device_id": device_id, "time": t}
+            row.update({k: (int(v) if isinstance(v, bool) else v) for k, v in values.items()})
+            readings[kind].append(row)
+    store.bulk_uplinks(uplinks, readings, receptions)
+    return len(uplinks)
+
+
+def _timed(client, urls, headers):
+    times = []
+    for url in urls:
+        started = time.perf_counter()
+        r = client.get(url, headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+        if r.status_code != 200:
+            raise RuntimeError("%s answered %d" % (url, r.status_code))
+    return {"p50_ms": _percentile(times, 50), "p95_ms": _percentile(times, 95), "requests": len(times)}
+
+
+def bench_pages(workdir, devices=100000, sampled=1000, days=30, requests=200):
+    """p50/p95 latency of the device list and device page, HTML and JSON, as an admin and a department."""
+    from cryptography.fernet import Fernet
+
+    from fleet import auth, create_app
+    db = os.path.join(workdir, "pages.db")
+    app = create_app(instance_path=workdir, overrides={"DATABASE": db, "DATA_KEY": Fernet.generate_key().decode()})
+    rng, now = random.Random(2), time.time()
+    started = time.perf_counter()
+    with app.app_context():
+        from fleet.db import get_store
+        store = get_store()
+        for code in DEPARTMENTS:
+            store.add_department(code, code)
+        _bulk_devices(store, devices, now, rng)
+        sample = rng.sample(range(1, devices + 1), sampled)
+        uplinks = _bulk_readings(store, sample, days, now, rng)
+        store.analyze()
+        token_td = auth.create_token(store, "bench-td", auth.VIEWER, "TD")[1]
+        token_admin = auth.create_token(store, "bench-admin", auth.ADMIN, None)[1]
+    load_s = time.perf_counter() - started
+    client = app.test_client()
+    td = {"Authorization": "Bearer " + token_td}
+    admin = {"Authorization": "Bearer " + token_admin}
+    td_sample = [d for d in sample if DEPARTMENTS[d % 4] == "TD"]
+    list_urls = ["/devices", "/devices?kind=water_main", "/devices?state=silent", "/devices?state=low_battery",
+                 "/devices?tag=district:7", "/devices?q=000123", "/devices?state=alarm", "/devices?after=%d"]
+    lists = [u % rng.randrange(devices) if "%d" in u else u for u in list_urls * (requests // len(list_urls))]
+    pages = ["/devices/%d" % rng.choice(td_sample) for _ in range(requests)]
+    return {
+        "devices": devices, "devices_with_readings": sampled, "days": days, "uplinks": uplinks,
+        "load_s": load_s,
+        "device_list_html_td": _timed(client, lists, td),
+        "device_list_api_admin": _timed(client, ["/api" + u for u in lists], admin),
+        "device_page_html_td": _timed(client, pages, td),
+        "device_page_api_td": _timed(client, ["/api" + p for p in pages], td),
+        "overview_html_td": _timed(client, ["/"] * (requests // 4), td),
+    }
+
+
+def run(quick=False):
+    """Every figure of this benchmark as a dict."""
+    with tempfile.TemporaryDirectory(prefix="cityfleet-bench-") as workdir:
+        ingest = bench_ingest(2000 if quick else 6000, workdir)
+        raw = bench_raw(ingest.pop("payloads"), workdir)
+        pages = bench_pages(workdir, devices=20000 if quick else 100000, sampled=200 if quick else 1000,
+                            requests=80 if quick else 200)
+    return {"ingest": ingest, "raw_ceiling": raw, "pages": pages}
+
+
+def report(figures):
+    """The figures as text lines."""
+    i, r, p = figures["ingest"], figures["raw_ceiling"], figures["pages"]
+    lines = [
+        "fleet ingest (ChirpStack up events through /ingest/chirpstack, waitress on 127.0.0.1, %d client threads)"
+        % i["client_threads"],
+        "  one event per request   %8.0f events/s" % i["single_events_per_s"],
+        "  100 events per request  %8.0f events/s" % i["batch100_events_per_s"],
+        "  raw ceiling (cbor2 decode + batched SQLite insert, same run) %8.0f events/s" % r["events_per_s"],
+        "fleet pages (%d devices, %d of them with %d days of hourly readings: %d uplinks; loaded in %.0f s)"
+        % (p["devices"], p["devices_with_readings"], p["days"], p["uplinks"], p["load_s"]),
+    ]
+    for key in ("device_list_html_td", "device_list_api_admin", "device_page_html_td", "device_page_api_td",
+                "overview_html_td"):
+        lines.append("  %-24s p50 %6.1f ms  p95 %6.1f ms  (%d requests)" % (
+            key, p[key]["p50_ms"], p[key]["p95_ms"], p[key]["requests"]))
+    return lines
+
+
+def main(argv=None):
+    """Run the fleet benchmarks and print them (--json for machine-readable figures)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a fast check")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    figures = run(args.quick)
+    print(json.dumps(figures, indent=2) if args.json else "\n".join(report(figures)))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
