@@ -16,6 +16,8 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from tests import literal
@@ -58,6 +60,9 @@ class CPython:
         pass
 
 
+MARK = "\x1e@reply "
+
+
 class MicroPython:
     name = "micropython"
     timeout = 20.0
@@ -65,33 +70,56 @@ class MicroPython:
     def __init__(self, heap="4m"):
         self.heap = heap
         self.proc = None
+        self.output = []   # what the code under test printed, newest last
+        self.pending = b""
 
     def _start(self):
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(TESTS), str(ROOT), ".frozen"]))
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(TESTS), str(ROOT), str(ROOT / "firmware"), ".frozen"]))
+        # stderr goes to a file: a pipe nobody reads would fill up with the
+        # tracebacks the code under test prints and block the interpreter.
+        self.pending = b""
+        self.errors = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [micropython_binary(), "-X", "heapsize=" + self.heap, str(TESTS / "mp_server.py")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
             env=env, cwd=str(ROOT),
         )
-        if self._readline() != "ready":
+        if self._reply() != "ready":
             raise RuntimeError("micropython server did not start: " + self._stderr())
 
     def _stderr(self):
-        if self.proc and self.proc.poll() is not None:
-            return self.proc.stderr.read().decode("utf-8", "replace")
-        return ""
+        self.errors.seek(0)
+        return self.errors.read()[-4000:].decode("utf-8", "replace")
 
     def _readline(self):
-        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
-        if not ready:
-            self.close()
-            raise TimeoutError("micropython did not answer within %.0f s" % self.timeout)
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self._stderr()
-            self.proc = None
-            raise RuntimeError("micropython exited: " + err)
-        return line.decode("utf-8").rstrip("\n")
+        # Our own line buffer over the raw pipe: select() on a buffered reader
+        # would miss lines already read ahead into its buffer.
+        deadline = time.monotonic() + self.timeout
+        while b"\n" not in self.pending:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
+            if not ready:
+                err = self._stderr()
+                self.close()
+                raise TimeoutError("micropython did not answer within %.0f s; stderr: %s; output: %s"
+                                   % (self.timeout, err, self.output[-5:]))
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                err = self._stderr()
+                self.proc = None
+                raise RuntimeError("micropython exited: " + err)
+            self.pending += chunk
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line.decode("utf-8", "replace")
+
+    def _reply(self):
+        # The next reply line; anything else printed meanwhile is kept in output.
+        while True:
+            line = self._readline()
+            if line.startswith(MARK):
+                return line[len(MARK):]
+            self.output.append(line)
+            del self.output[:-200]
 
     def call(self, module, func, *args, **kwargs):
         if self.proc is None or self.proc.poll() is not None:
@@ -99,14 +127,14 @@ class MicroPython:
         request = literal.dump((module, func, list(args), kwargs)) + "\n"
         self.proc.stdin.write(request.encode("utf-8"))
         self.proc.stdin.flush()
-        reply = literal.load(self._readline())
+        reply = literal.load(self._reply())
         if reply[0] == "ok":
             return reply[1]
         raise RemoteError(reply[1], reply[2])
 
     def run(self, source):
         """Run a whole script on a fresh MicroPython process; return its stdout."""
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(TESTS), str(ROOT), ".frozen"]))
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(TESTS), str(ROOT), str(ROOT / "firmware"), ".frozen"]))
         done = subprocess.run([micropython_binary(), "-c", source], capture_output=True,
                               env=env, cwd=str(ROOT), timeout=self.timeout)
         if done.returncode != 0:

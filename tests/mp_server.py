@@ -1,7 +1,7 @@
 # Runs on the MicroPython unix port: reads one request per line from stdin,
 # calls module.function(*args, **kwargs) and writes one reply line.
 # Request: (module, function, args, kwargs) in the literal format.
-# Reply:   ('ok', result) or ('err', exception class name, message).
+# Reply:   MARK + ('ok', result) or ('err', exception class name, message).
 import sys
 import literal
 
@@ -30,8 +30,11 @@ def _serve():
             reply = "('ok'," + literal.dump(result) + ")"
         except Exception as e:
             reply = "('err'," + repr(type(e).__name__) + "," + repr(str(e)) + ")"
-        sys.stdout.write(reply + "\n")
+        # Code under test may print (firmware logs, finaliser tracebacks): the
+        # marker tells replies from anything else on stdout.
+        sys.stdout.write(MARK + reply + "\n")
 
 
-sys.stdout.write("ready\n")
+MARK = "\x1e@reply "
+sys.stdout.write(MARK + "ready\n")
 _serve()
