@@ -45,10 +45,10 @@ def _vb_run(name, g):
     import sys
     import vclock
     try:
-        os.stat(name)
-    except OSError:
-        return True
-    try:
+        try:
+            os.stat(name)
+        except OSError:
+            return True
         with open(name) as f:
             src = f.read()
         exec(compile(src, name, "exec"), g)
@@ -57,6 +57,7 @@ def _vb_run(name, g):
         vclock.halt()
     except BaseException as e:
         sys.print_exception(e)
+    vclock.KBD_PENDING[0] = False
     return True
 
 

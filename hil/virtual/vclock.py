@@ -11,6 +11,15 @@ TICKS_MAX = _TICKS_PERIOD - 1
 TICKS_HALF = _TICKS_PERIOD // 2
 
 
+KBD_PENDING = [False]  # a Ctrl-C that arrived inside a flash operation
+
+
+def _deliver_kbd():
+    if KBD_PENDING[0]:
+        KBD_PENDING[0] = False
+        raise KeyboardInterrupt
+
+
 def emit(msg):
     # In-band control message to the supervisor; it strips them from the console.
     sys.stdout.write("\x1b]vb;" + msg + "\x07")
@@ -93,11 +102,13 @@ class Clock:
 
     def poll(self):
         # Cheap check from hot paths (ticks_ms, pin reads): run what is due.
+        _deliver_kbd()
         d = self._vb_due()
         if d is not None and d <= self.now_us():
             self.run_due()
 
     def run_due(self):
+        _deliver_kbd()
         if self._in_due:
             return
         self._in_due = True

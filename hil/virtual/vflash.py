@@ -31,26 +31,43 @@ def _power_off():
     vclock.halt()
 
 
+def _shield(fn, *args):
+    # A flash operation is C on an ESP32: Ctrl-C cannot stop it halfway. Here
+    # it is Python inside littlefs, and an exception out of it would leave
+    # littlefs's caches claiming data never read, so finish the operation and
+    # let vclock raise the KeyboardInterrupt at the next safe point.
+    while True:
+        try:
+            return fn(*args)
+        except KeyboardInterrupt:
+            import vclock
+            vclock.KBD_PENDING[0] = True
+
+
 class FlashBdev:
     def __init__(self, path, blocks):
         self.f = open(path, "r+b")
         self.blocks = blocks
 
-    def readblocks(self, block, buf, offset=0):
-        self.f.seek(block * _BLOCK + offset)
+    def _pread(self, pos, buf):
+        self.f.seek(pos)
         self.f.readinto(buf)
+
+    def _pwrite(self, pos, data):
+        self.f.seek(pos)
+        self.f.write(data)
+
+    def readblocks(self, block, buf, offset=0):
+        _shield(self._pread, block * _BLOCK + offset, buf)
 
     def writeblocks(self, block, buf, offset=None):
         if offset is None:
             # whole-block write (no separate erase): erase first, as the ESP32 port does
             offset = 0
         n = _cut_now(len(buf))
-        self.f.seek(block * _BLOCK + offset)
-        if n is None:
-            self.f.write(buf)
-            return
-        self.f.write(bytes(buf)[:n])
-        _power_off()
+        _shield(self._pwrite, block * _BLOCK + offset, buf if n is None else bytes(buf)[:n])
+        if n is not None:
+            _power_off()
 
     def ioctl(self, op, arg):
         if op == 4:  # block count
@@ -59,8 +76,7 @@ class FlashBdev:
             return _BLOCK
         if op == 6:  # erase
             n = _cut_now(_BLOCK)
-            self.f.seek(arg * _BLOCK)
-            self.f.write(b"\xff" * (_BLOCK if n is None else n))
+            _shield(self._pwrite, arg * _BLOCK, b"\xff" * (_BLOCK if n is None else n))
             if n is not None:
                 _power_off()
             return 0

@@ -159,7 +159,7 @@ def test_scenario_adc_ramps_and_i2c_register_model(make_board):
         "start": "2025-03-03T00:00:00",
         "adc": {"batt_adc": {"initial": 2.0, "timeline": [{"at": "+10h", "volts": 1.0, "ramp": True}]}},
         "i2c": {"i2c0": [{"model": "regmap", "address": 30, "registers": {"0x0d": "ff", "0x00": [1, 2, 3]},
-                          "timeline": [{"at": "06:00", "registers": {"0x0d": "10"}}]}]},
+                          "timeline": [{"at": "04:00", "registers": {"0x0d": "10"}}]}]},
     })
     out = board.exec("""
 import machine, time
