@@ -16,7 +16,8 @@ from fleet.storage.migrations import READING_COLUMNS
 
 SENSOR_KINDS = tuple(k[S.KIND_NAME] for k in S.KINDS if k[S.DIRECTION] == S.UP and k[S.KIND_NAME] in READING_COLUMNS)
 DEFAULT_BOARDS = ("esp32-devkitc", "lilygo-t-beam", "heltec-wifi-lora-32-v3", "esp32-s3-rs485")
-CSV_COLUMNS = ("kind", "board", "department", "name", "latitude", "longitude", "location", "tags")
+CSV_COLUMNS = ("kind", "board", "department", "name", "latitude", "longitude", "location", "tags", "dev_eui")
+_EUI = re.compile(r"^[0-9A-Fa-f]{16}$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,39}$")
 _MAX_TAGS = 16
 _MAX_IMPORT = 10000
@@ -113,13 +114,21 @@ def validate(data, boards, departments, scope):
         "longitude": _number(data.get("longitude"), "longitude", -180, 180, problems),
         "tags": _tags(data.get("tags"), problems),
     }
+    eui = data.get("dev_eui")
+    if eui not in (None, ""):
+        if not isinstance(eui, str) or not _EUI.match(eui):
+            problems.append(("dev_eui", "must be 16 hex digits (a board's factory DevEUI), or left out"))
+        else:
+            clean["dev_eui"] = eui.upper()
     return clean, problems
 
 
 def _identity(clean, box, join_eui):
-    # A fresh identity and keys: DevEUI, JoinEUI, LoRaWAN AppKey, sealed-frame device key.
+    # A fresh identity and keys: DevEUI (unless the board has a factory one), JoinEUI,
+    # LoRaWAN AppKey, sealed-frame device key.
     secrets_ = {"app_key": crypto.new_key(16), "device_key": crypto.new_key(32)}
-    row = dict(clean, dev_eui=crypto.new_eui(), join_eui=join_eui or crypto.new_eui(), secrets=box.seal(secrets_))
+    row = dict(clean, dev_eui=clean.get("dev_eui") or crypto.new_eui(), join_eui=join_eui or crypto.new_eui(),
+               secrets=box.seal(secrets_))
     return row, secrets_
 
 
@@ -222,7 +231,7 @@ def decommission(store, ident, device, remote_addr=None):
 
 def update(store, ident, device, data, remote_addr=None):
     """Change a device's name, location, coordinates or tags (audited)."""
-    allowed = ("name", "location", "latitude", "longitude", "tags")
+    allowed = ("name", "location", "latitude", "longitude", "tags")  # identity and keys never change
     problems = [(k, "cannot be changed here") for k in data if k not in allowed]
     merged = dict({k: device[k] for k in ("kind", "board", "department")}, **{k: v for k, v in data.items()
                                                                              if k in allowed})

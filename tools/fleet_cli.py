@@ -189,6 +189,7 @@ def _registry_call(db_path, fn):
 @click.option("--lat", "latitude", type=float, default=None)
 @click.option("--lon", "longitude", type=float, default=None)
 @click.option("--tag", "tags", multiple=True, help="A tag (repeat for more).")
+@click.option("--dev-eui", "dev_eui", default=None, help="The board's factory DevEUI (default: a new one).")
 @click.option("--claim", is_flag=True, help="Give a claim code instead of the bundle.")
 def device_add(db_path, claim, **fields):
     """Register a device; prints its provisioning bundle (secrets shown once) as JSON."""

@@ -94,8 +94,7 @@ def test_replay_after_the_device_is_registered(app, integration, token_client, s
     assert again.status_code == 409 and again.json["ok"] is False and "unknown_device" in again.json["error"]
     assert store.quarantine_entry(qid)["status"] == "open"
     # The cause is fixed: the board is registered with that DevEUI.
-    b = register(app)
-    store.conn.execute("UPDATE devices SET dev_eui = '70B3D57ED0000002' WHERE id = ?", (b["device"]["id"],))
+    register(app, dev_eui="70b3d57ed0000002")        # the board's factory DevEUI
     r = admin.post("/ingest/quarantine/%d/replay" % qid)
     assert r.status_code == 200 and r.json["status"] == "stored"
     entry = store.quarantine_entry(qid)

@@ -142,3 +142,14 @@ def test_registration_is_audited_with_who_and_where(token_client, store):
     assert (a["actor"], a["action"], a["department"], a["remote_addr"]) == ("token:admin", "device.register", "TD",
                                                                            "10.1.2.3")
     assert a["at"] > 0 and "app_key" not in str(a["detail"])
+
+
+def test_factory_dev_eui_is_kept_and_must_be_unique(token_client):
+    admin = token_client("admin")
+    body = {"kind": "parking_bay", "board": "esp32-devkitc", "department": "TD", "dev_eui": "70b3d57ed0001234"}
+    r = admin.post("/api/provisioning/devices", json=body)
+    assert r.status_code == 201 and r.json["bundles"][0]["lorawan"]["dev_eui"] == "70B3D57ED0001234"
+    again = admin.post("/api/provisioning/devices", json=body)
+    assert again.status_code == 409 and "70B3D57ED0001234" in again.json["error"]
+    bad = admin.post("/api/provisioning/devices", json=dict(body, dev_eui="xyz"))
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "dev_eui"
