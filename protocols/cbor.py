@@ -28,6 +28,11 @@ _U64 = const(0xFFFFFFFFFFFFFFFF)
 _INF = float("inf")
 _NAN = float("nan")
 
+# CPython's UTF-8 codec rejects overlong forms, surrogates and code points above
+# U+10FFFF; MicroPython's accepts them (and will encode a lone surrogate), so
+# there this module checks the bytes itself to give the same answer.
+_LAX_UTF8 = sys.implementation.name == "micropython"
+
 
 class CBORError(Exception):
     """Base class of every error this codec raises."""
@@ -114,6 +119,67 @@ def _head(out, major, n):
     else:
         out.append(mt | 27)
         out.extend(struct.pack(">Q", n))
+
+
+def _utf8_valid(b):
+    # RFC 3629 well-formed UTF-8 (the table in its section 4).
+    i = 0
+    n = len(b)
+    while i < n:
+        c = b[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= c <= 0xDF:
+            need, lo, hi = 1, 0x80, 0xBF
+        elif c == 0xE0:
+            need, lo, hi = 2, 0xA0, 0xBF
+        elif c == 0xED:
+            need, lo, hi = 2, 0x80, 0x9F          # no surrogates
+        elif 0xE1 <= c <= 0xEF:
+            need, lo, hi = 2, 0x80, 0xBF
+        elif c == 0xF0:
+            need, lo, hi = 3, 0x90, 0xBF
+        elif 0xF1 <= c <= 0xF3:
+            need, lo, hi = 3, 0x80, 0xBF
+        elif c == 0xF4:
+            need, lo, hi = 3, 0x80, 0x8F          # nothing above U+10FFFF
+        else:
+            return False
+        if i + need >= n:                          # truncated sequence
+            return False
+        if not lo <= b[i + 1] <= hi:
+            return False
+        for j in range(i + 2, i + need + 1):
+            if not 0x80 <= b[j] <= 0xBF:
+                return False
+        i += need + 1
+    return True
+
+
+def _encode_text(obj):
+    try:
+        data = obj.encode("utf-8")
+    except UnicodeError:
+        raise CBOREncodeError("text contains a lone surrogate")
+    if _LAX_UTF8 and len(data) != len(obj) and not _utf8_valid(data):
+        raise CBOREncodeError("text contains a lone surrogate")
+    return data
+
+
+def _check_tag_content(number, value):
+    # Tags 0 to 3 have a fixed content type (RFC 8949 sections 3.4.1 to 3.4.3);
+    # return a complaint, or None when the content fits.
+    if number == 0:
+        if not isinstance(value, str):
+            return "tag 0 (date/time string) must enclose a text string"
+    elif number == 1:
+        if value is True or value is False or not isinstance(value, (int, float)):
+            return "tag 1 (epoch date/time) must enclose an integer or a float"
+    elif number == 2 or number == 3:
+        if not isinstance(value, (bytes, bytearray)):
+            return "bignum tag %d must enclose a byte string" % number
+    return None
 
 
 def _int_bytes(n):
@@ -224,10 +290,12 @@ class _Encoder:
         elif isinstance(obj, float):
             _encode_float(out, obj)
         elif isinstance(obj, str):
-            data = obj.encode("utf-8")
+            data = _encode_text(obj)
             _head(out, 3, len(data))
             out.extend(data)
         elif isinstance(obj, (bytes, bytearray, memoryview)):
+            if isinstance(obj, memoryview):
+                obj = bytes(obj)                  # len() of a memoryview counts items, not bytes
             _head(out, 2, len(obj))
             out.extend(obj)
         elif isinstance(obj, (list, tuple)):
@@ -237,6 +305,9 @@ class _Encoder:
         elif isinstance(obj, dict):
             self._encode_map(obj, depth)
         elif isinstance(obj, Tag):
+            problem = _check_tag_content(obj.tag, obj.value)
+            if problem:
+                raise CBOREncodeError(problem)
             _head(out, 6, obj.tag)
             self.encode(obj.value, depth + 1)
         elif isinstance(obj, CBORSimpleValue):
@@ -371,10 +442,14 @@ class _Decoder:
         return self.tag(n, start, depth)
 
     def text(self, raw, start):
+        raw = bytes(raw)
         try:
-            return bytes(raw).decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeError:
+            text = None
+        if text is None or (_LAX_UTF8 and len(text) != len(raw) and not _utf8_valid(raw)):
             raise self.fail("text string is not valid UTF-8", start)
+        return text
 
     def check_count(self, n, per_item, start):
         # Every item takes at least one byte: refuse a count the rest of the
@@ -430,22 +505,26 @@ class _Decoder:
         raise self.fail("indefinite length is not allowed for major type %d" % major, start)
 
     def chunks(self, major, start):
-        parts = bytearray()
+        # Each text chunk must be valid UTF-8 by itself: a character cannot be
+        # split between chunks (RFC 8949 section 3.2.3).
+        parts = []
         while not self.at_break():
             at = self.pos
             ib = self.byte()
             if ib >> 5 != major or ib & 0x1F == 31:
                 raise self.fail("chunk of an indefinite-length string must be a definite string of the same type", at)
-            parts.extend(self.take(self.argument(ib & 0x1F, at)))
+            raw = self.take(self.argument(ib & 0x1F, at))
+            parts.append(bytes(raw) if major == 2 else self.text(raw, at))
         if major == 2:
-            return bytes(parts)
-        return self.text(parts, start)
+            return b"".join(parts)
+        return "".join(parts)
 
     def tag(self, number, start, depth):
         value = self.decode(depth + 1)
+        problem = _check_tag_content(number, value)
+        if problem:
+            raise self.fail(problem, start)
         if number == 2 or number == 3:
-            if not isinstance(value, bytes):
-                raise self.fail("bignum tag %d must enclose a byte string" % number, start)
             n = int.from_bytes(value, "big") if value else 0
             return n if number == 2 else -1 - n
         return Tag(number, value)
@@ -485,6 +564,8 @@ def decode_prefix(data, offset=0, max_depth=_MAX_DEPTH):
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise CBORDecodeError("input must be bytes, not " + type(data).__name__)
+    if type(offset) is not int or offset < 0 or offset > len(data):
+        raise CBORDecodeError("offset %r is outside the %d bytes of input" % (offset, len(data)))
     dec = _Decoder(memoryview(data), max_depth)
     dec.pos = offset
     try:
@@ -506,7 +587,10 @@ def loads(data, allow_trailing=False, max_depth=_MAX_DEPTH):
     False/True/None/undefined and floats of every width, including
     indefinite-length items. Bytes after the item are an error unless
     allow_trailing is true. Raises CBORDecodeError naming the byte offset for any
-    malformed, truncated or over-deep input; nothing else escapes.
+    malformed, truncated or over-deep input; nothing else escapes. Beyond
+    well-formedness it also rejects text that is not strict UTF-8 (each chunk of
+    an indefinite-length text string on its own), tags 0 to 3 around the wrong
+    type of content, maps as map keys, and two-byte simple values below 32.
     """
     value, end = decode_prefix(data, 0, max_depth)
     if end != len(data) and not allow_trailing:
