@@ -229,3 +229,17 @@ def test_two_boards_run_side_by_side(make_board):
 @pytest.mark.hardware("needs the SX1262 radio on the air")
 def test_marked_hardware_tests_are_skipped_on_virtual_boards(board):
     raise AssertionError("a virtual board has no radio")
+
+
+def test_flash_image_is_written_and_read_without_a_running_board(make_board, tmp_path):
+    from hil import boards
+    from hil.flash import FlashImage
+    image = FlashImage(tmp_path / "fl" / "flash.img", boards.fs_size(boards.load("esp32-devkitc")))
+    image.format()
+    image.put("/lib/settings.py", "VALUE = 42\n")
+    assert image.listdir("/lib") == ["settings.py"]
+    board = make_board(flash_dir=tmp_path / "fl")
+    assert board.eval("__import__('settings').VALUE") == 42
+    board.put("/from_board.txt", b"written by the board")
+    board.vboard.stop()
+    assert image.get("/from_board.txt") == b"written by the board"
