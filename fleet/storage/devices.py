@@ -61,7 +61,9 @@ class DevicesMixin:
         columns, and (device_id, tag) pairs, in one transaction."""
         with self.transaction():
             self.db["devices"].insert_all(rows, batch_size=2000)
-            self.db["device_tags"].insert_all([{"device_id": d, "tag": t} for d, t in tags], batch_size=2000)
+            departments = {r["id"]: r["department"] for r in rows}
+            self.db["device_tags"].insert_all([{"device_id": d, "tag": t, "department": departments[d]}
+                                               for d, t in tags], batch_size=2000)
 
     def analyze(self):
         """Refresh the query planner's statistics (after bulk loads)."""
@@ -70,7 +72,8 @@ class DevicesMixin:
     def _set_tags(self, device_id, tags):
         self._run("DELETE FROM device_tags WHERE device_id = ?", (device_id,))
         for tag in sorted(set(tags)):
-            self._run("INSERT INTO device_tags (device_id, tag) VALUES (?, ?)", (device_id, tag))
+            self._run("INSERT INTO device_tags (device_id, tag, department)"
+                      " SELECT id, ?, department FROM devices WHERE id = ?", (tag, device_id))
 
     def device(self, device_id, department=None):
         """A device by id, or None; with department, None unless it belongs there."""
@@ -166,8 +169,8 @@ class DevicesMixin:
         """The tags in use (in a department), with how many devices carry each."""
         if department is None:
             return self._all("SELECT tag, COUNT(*) AS devices FROM device_tags GROUP BY tag ORDER BY tag")
-        return self._all("SELECT t.tag, COUNT(*) AS devices FROM device_tags t JOIN devices d ON d.id = t.device_id"
-                         " WHERE d.department = ? GROUP BY t.tag ORDER BY t.tag", (department,))
+        return self._all("SELECT tag, COUNT(*) AS devices FROM device_tags WHERE department = ?"
+                         " GROUP BY tag ORDER BY tag", (department,))
 
     def next_session(self, device_id):
         """Start a new LoRaWAN session (after a join): frame counters start again."""

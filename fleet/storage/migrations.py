@@ -83,7 +83,7 @@ def _devices(db):
     db["devices"].create_index(["dev_eui"], unique=True)
     db["devices"].create_index(["claim_hash"], unique=True)
     # The overview's counts read only this index.
-    db["devices"].create_index(["department", "status", "kind", "last_seen", "battery", "alarm"],
+    db["devices"].create_index(["department", "kind", "status", "last_seen", "battery", "alarm"],
                                index_name="idx_devices_overview")
     # Keyset pages (ORDER BY id) within a department, or a department and kind.
     db["devices"].create_index(["department"])
@@ -91,9 +91,11 @@ def _devices(db):
     db["devices"].create_index(["department", "status", "last_seen"])
     db["devices"].create_index(["department", "battery"])
     db["devices"].create_index(["department", "alarm"])
-    db["device_tags"].create({"device_id": int, "tag": str}, pk=("device_id", "tag"),
+    # department is copied from the device (which never moves) so tag counts read one index.
+    db["device_tags"].create({"device_id": int, "tag": str, "department": str}, pk=("device_id", "tag"),
                              foreign_keys=[("device_id", "devices", "id")])
     db["device_tags"].create_index(["tag", "device_id"])
+    db["device_tags"].create_index(["department", "tag"])
 
 
 @migration("0003_traffic")
