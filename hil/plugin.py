@@ -62,7 +62,7 @@ def make_board(request, tmp_path):
     made = []
     request.node._hil_boards = made
 
-    def make(scenario=None, board_type=None, flash_dir=None, heap="184k"):
+    def make(scenario=None, board_type=None, flash_dir=None, heap="304k"):
         if not virtual:
             if made:
                 pytest.skip("one real board only")

@@ -91,7 +91,7 @@ class VirtualBoard:
     """One virtual board. `start()` it, then drive `console` (a pty path) as a
     USB serial port; `uarts` maps each UART's logical name to its host pty."""
 
-    def __init__(self, board="esp32-devkitc", scenario=None, flash_dir=None, heap="184k",
+    def __init__(self, board="esp32-devkitc", scenario=None, flash_dir=None, heap="304k",
                  echo=None):
         self.board_name = board
         self.board = boards.load(board)
