@@ -121,7 +121,7 @@ def _post_all(port, token, bodies, clients):
     return time.perf_counter() - started
 
 
-def bench_ingest(events_count, workdir, clients=8, threads=8):
+def bench_ingest(events_count, workdir, clients=8, threads=4):
     """Events per second through /ingest/chirpstack under waitress, single and batched."""
     app, db, token, euis, demo = _ingest_setup(workdir, 1000)
     events = _events(euis, events_count * 2, demo)

@@ -54,13 +54,19 @@ class TrafficMixin:
             self._insert("receptions", dict(r, uplink_id=uplink_id))
 
     def _touch_device(self, device_id, at, state):
+        # SET expressions read the row as it was, so last_seen below is the previous one.
         sets, params = ["last_seen = MAX(COALESCE(last_seen, 0), ?)",
                         "status = CASE status WHEN 'registered' THEN 'active' ELSE status END"], [at]
         for name in _STATE_COLUMNS:
-            if name in state:
-                value = state[name]
-                sets.append("%s = ?" % name)
-                params.append(dumps(value) if name == "last_status" else value)
+            if name not in state:
+                continue
+            value = dumps(state[name]) if name == "last_status" else state[name]
+            if name == "alarm":
+                sets.append("alarm = ?")             # an alarm latches, however late it arrives
+                params.append(value)
+            else:                                   # a late (older) event does not overwrite newer state
+                sets.append("%s = CASE WHEN ? >= COALESCE(last_seen, 0) THEN ? ELSE %s END" % (name, name))
+                params.extend([at, value])
         params.append(device_id)
         self._run("UPDATE devices SET %s WHERE id = ?" % ", ".join(sets), params)
 

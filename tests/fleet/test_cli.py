@@ -77,3 +77,31 @@ def test_keys_live_beside_the_database(db, tmp_path):
     run("department", "add", "--db", db, "TD", "Transport")
     mode = os.stat(tmp_path / "keys.json").st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_serve_runs_the_app_under_waitress(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-c", "from tools.cli import main; main()", "serve", "--db", str(tmp_path / "s.db"),
+           "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ))
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/api/openapi.json" % port, timeout=1) as r:
+                    assert r.status == 200 and r.headers["Server"] == "cityfleet"
+                    break
+            except OSError:
+                assert time.time() < deadline, "the service did not start"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -179,3 +179,15 @@ def test_department_scoped_integration_token_sees_other_devices_as_unknown(app, 
     fehd = token_client("integration", "FEHD")
     r = fehd.post("/ingest/chirpstack?event=up", json=up_event(device["dev_eui"]))
     assert r.json["reason"] == "unknown_device"
+
+
+def test_a_late_older_uplink_does_not_overwrite_newer_state(integration, device, store):
+    from fleet.demo import rfc3339
+    import time
+    new = up_event(device["dev_eui"], bay_frame(battery=40), 2, "new")
+    old = up_event(device["dev_eui"], bay_frame(battery=90), 1, "old")
+    old["time"] = rfc3339(time.time() - 7200)
+    _post(integration, new)
+    _post(integration, old)
+    d = store.device(device["id"])
+    assert d["battery"] == 40 and len(store.uplinks(device["id"])) == 2
