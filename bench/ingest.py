@@ -6,7 +6,8 @@
    ChirpStack sends them) and batches of 100 (our batch extension).
 2. The raw ceiling in the same run: cbor2 decode of the same frames plus a
    batched SQLite insert (executemany, WAL) of readings, with no HTTP, JSON,
-   dedupe or state.
+   dedupe or state; and the floor of the web stack: the same requests refused
+   right after the token check.
 3. Device-list and device-page latency (p50, p95) through the app, on a store
    of 100,000 devices bulk-loaded through the storage layer, with 30 days of
    hourly readings for a sample of them (the pages query one device's rows by
@@ -96,7 +97,7 @@ def _start_server(workdir, db, port, threads):
     raise RuntimeError("the fleet service did not start")
 
 
-def _post_all(port, token, bodies, clients):
+def _post_all(port, token, bodies, clients, path="/ingest/chirpstack?event=up", expect=200):
     # Each client thread posts its share of bodies over one keep-alive connection.
     errors = []
     headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
@@ -104,10 +105,10 @@ def _post_all(port, token, bodies, clients):
     def work(share):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for body in share:
-            conn.request("POST", "/ingest/chirpstack?event=up", body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=headers)
             r = conn.getresponse()
             r.read()
-            if r.status != 200:
+            if r.status != expect:
                 errors.append(r.status)
         conn.close()
     threads = [threading.Thread(target=work, args=(bodies[i::clients],)) for i in range(clients)]
@@ -133,11 +134,14 @@ def bench_ingest(events_count, workdir, clients=8, threads=4):
         _post_all(port, token, single[:200], clients)            # warm up (these are then duplicates)
         t_single = _post_all(port, token, single[200:], clients)
         t_batch = _post_all(port, token, batched, min(clients, 4))
+        # The floor of HTTP, Flask and token auth: the same requests refused at once (unknown ?event=).
+        t_floor = _post_all(port, token, single[200:], clients, "/ingest/chirpstack?event=none", 400)
     finally:
         proc.terminate()
         proc.wait(10)
     return {"single_events_per_s": (events_count - 200) / t_single,
             "batch100_events_per_s": events_count / t_batch,
+            "refused_requests_per_s": (events_count - 200) / t_floor,
             "events": events_count, "client_threads": clients, "server_threads": threads,
             "payloads": [base64.b64decode(e["data"]) for e in events[:events_count]]}
 
@@ -282,6 +286,7 @@ def report(figures):
         "  one event per request   %8.0f events/s" % i["single_events_per_s"],
         "  100 events per request  %8.0f events/s" % i["batch100_events_per_s"],
         "  raw ceiling (cbor2 decode + batched SQLite insert, same run) %8.0f events/s" % r["events_per_s"],
+        "  HTTP + Flask + token check alone (requests refused at once) %8.0f requests/s" % i["refused_requests_per_s"],
         "fleet pages (%d devices, %d of them with %d days of hourly readings: %d uplinks; loaded in %.0f s)"
         % (p["devices"], p["devices_with_readings"], p["days"], p["uplinks"], p["load_s"]),
     ]
