@@ -1,6 +1,8 @@
 """Who is asking: browser sessions (with CSRF tokens), API tokens, roles and department scope."""
 import functools
 import secrets
+import threading
+import time
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
@@ -157,6 +159,36 @@ def remote_addr():
     return request.remote_addr
 
 
+class _Throttle:
+    """Failed sign-ins per (username, address): after LOGIN_ATTEMPTS within LOGIN_WINDOW
+    seconds, further attempts are refused until the window passes."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._fails = {}
+
+    def blocked(self, key, limit, window, now):
+        """Whether key has failed limit times within the window."""
+        with self._lock:
+            recent = [t for t in self._fails.get(key, ()) if t > now - window]
+            self._fails[key] = recent
+            return len(recent) >= limit
+
+    def fail(self, key, now):
+        """Count one failure of key."""
+        with self._lock:
+            self._fails.setdefault(key, []).append(now)
+
+    def clear(self, key):
+        """Forget key's failures after a good sign-in."""
+        with self._lock:
+            self._fails.pop(key, None)
+
+
+def _throttle():
+    return current_app.extensions.setdefault("cityfleet.login_throttle", _Throttle())
+
+
 def _safe_next(target):
     # Only local paths: never redirect a login to another site.
     if target and target.startswith("/") and not target.startswith("//"):
@@ -167,21 +199,25 @@ def _safe_next(target):
 @bp.route("/login", methods=("GET", "POST"))
 def login():
     """Sign in with username and password."""
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         check_csrf()
-        user = get_store().user_by_name(request.form.get("username", ""))
+        username = request.form.get("username", "")
+        key, now = (username, request.remote_addr), time.time()
+        if _throttle().blocked(key, current_app.config["LOGIN_ATTEMPTS"], current_app.config["LOGIN_WINDOW"], now):
+            return render_template("auth/login.html", error="Too many failed attempts; try again later."), 429
+        user = get_store().user_by_name(username)
         if user is None or user["disabled"] or not crypto.check_password(
                 user["password_hash"], request.form.get("password", "")):
-            error = "Unknown user or wrong password."
-            current_app.logger.info("failed login for %r from %s", request.form.get("username", ""),
-                                    request.remote_addr)
+            error, status = "Unknown user or wrong password.", 401
+            _throttle().fail(key, now)
+            current_app.logger.info("failed login for %r from %s", username, request.remote_addr)
         else:
+            _throttle().clear(key)
             session.clear()             # a fresh session (and CSRF token) at each sign-in
             session["user_id"] = user["id"]
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
-    status = 401 if error else 200
     return render_template("auth/login.html", error=error), status
 
 

@@ -18,6 +18,8 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    "LOGIN_ATTEMPTS": 5,              # failed sign-ins per user and address ...
+    "LOGIN_WINDOW": 900,              # ... within this many seconds before sign-in is refused
 }
 
 _KEYS_FILE = "keys.json"

@@ -85,9 +85,14 @@ def chirpstack():
 
 
 @bp.route("/tts", methods=("POST",))
+@bp.route("/tts/<path:message_path>", methods=("POST",))
 @require(INTEGRATION, ADMIN)
-def tts():
-    """Take The Things Stack v3 webhook messages (uplink_message, join_accept, ...)."""
+def tts(message_path=None):
+    """Take The Things Stack v3 webhook messages (uplink_message, join_accept, ...).
+
+    A webhook may give each message type its own path under /ingest/tts/; the
+    message's kind is read from its body either way.
+    """
     items, batch = _body()
     return _answer(ingest(get_store(), "tts", None, items, g.identity.scope), batch)
 

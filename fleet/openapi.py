@@ -3,6 +3,7 @@ misses an endpoint; query parameters and bodies are described here."""
 import re
 
 from flask import current_app
+from werkzeug.routing import IntegerConverter
 
 _PAGE = [("limit", "integer", "page size (1..MAX_PAGE_SIZE)")]
 _AFTER = _PAGE + [("after", "integer", "cursor: the id after which the page starts (from next.after)")]
@@ -37,10 +38,11 @@ _ERROR = {"type": "object", "required": ["ok", "error", "status"], "properties":
 
 
 def _operation(endpoint, view, method, path_params):
+    # path_params: [(name, JSON type)]
     doc = (view.__doc__ or endpoint).strip().splitlines()[0]
     op = {"operationId": endpoint.replace(".", "_"), "summary": doc, "tags": [endpoint.split(".")[0]],
-          "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
-                         for p in path_params],
+          "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": t}}
+                         for p, t in path_params],
           "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
                         "default": {"description": "Error", "content": {"application/json": {
                             "schema": {"$ref": "#/components/schemas/Error"}}}}}}
@@ -66,8 +68,9 @@ def document():
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         view = current_app.view_functions[rule.endpoint]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule.endpoint, view, method.lower(),
-                                                                    sorted(rule.arguments))
+            params = [(a, "integer" if isinstance(rule._converters.get(a), IntegerConverter) else "string")
+                      for a in sorted(rule.arguments)]
+            paths.setdefault(path, {})[method.lower()] = _operation(rule.endpoint, view, method.lower(), params)
     return {
         "openapi": "3.1.0",
         "info": {"title": "cityfleet fleet service", "version": "1"},

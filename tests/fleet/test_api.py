@@ -1,4 +1,6 @@
 """The read API: paging, filters, device detail, OpenAPI document."""
+import re
+
 import pytest
 
 from protocols import frames
@@ -87,13 +89,15 @@ def test_openapi_describes_every_api_route(app):
     assert doc["openapi"].startswith("3.")
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(("/api/", "/ingest/")):
-            path = rule.rule.replace("<int:", "{").replace(">", "}").replace("<", "{")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 op = doc["paths"][path][method.lower()]
                 assert op["summary"] and op["responses"]["default"], (path, method)
     params = [p["name"] for p in doc["paths"]["/api/devices"]["get"]["parameters"]]
     assert {"after", "limit", "kind", "state", "tag", "q"} <= set(params)
     assert doc["components"]["schemas"]["Error"]["required"] == ["ok", "error", "status"]
+    device_id = doc["paths"]["/api/devices/{device_id}"]["get"]["parameters"][0]
+    assert device_id == {"name": "device_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
 def test_patch_device_and_audit(app, admin, device, store):

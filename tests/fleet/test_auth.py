@@ -110,3 +110,15 @@ def test_session_cookie_is_httponly_and_samesite(app):
     c.http.get("/auth/login")
     cookie = c.http.get_cookie("session")
     assert cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_repeated_failed_logins_are_throttled(app):
+    c = Client(app)
+    page = c.http.get("/auth/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    statuses = [c.http.post("/auth/login", data={"username": "td", "password": "guess%d" % n, "csrf_token": csrf})
+                .status_code for n in range(6)]
+    assert statuses == [401] * 5 + [429]
+    r = c.http.post("/auth/login", data={"username": "td", "password": PASSWORD, "csrf_token": csrf})
+    assert r.status_code == 429                     # even the right password, until the window passes
+    Client(app).login("tdview")                     # other users are not affected

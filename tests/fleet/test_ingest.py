@@ -191,3 +191,9 @@ def test_a_late_older_uplink_does_not_overwrite_newer_state(integration, device,
     _post(integration, old)
     d = store.device(device["id"])
     assert d["battery"] == 40 and len(store.uplinks(device["id"])) == 2
+
+
+def test_tts_message_paths_under_the_base_url(integration, device):
+    r = integration.post("/ingest/tts/uplink-message", json=fixture("tts_uplink_message", device["dev_eui"],
+                                                                   bay_frame()))
+    assert r.status_code == 200 and r.json["status"] == "stored"
