@@ -99,7 +99,7 @@ def check(raw, board=None):
     problems = []
     config = defaults(board)
     if not isinstance(raw, dict):
-        return config, ["config: must be a JSON object"], False
+        return config, ["must be a JSON object"], False
     provisioned = True
     for name, checker, default in FIELDS:
         if name not in raw:
@@ -127,9 +127,9 @@ def load(board=None, path=PATH):
         with open(path) as f:
             raw = json.load(f)
     except OSError:
-        return check({}, board)[0], ["config: no config file"], False
+        return check({}, board)[0], ["no " + path], False
     except ValueError:
-        return check({}, board)[0], ["config: not valid JSON"], False
+        return check({}, board)[0], [path + " is not valid JSON"], False
     return check(raw, board)
 
 

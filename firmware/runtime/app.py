@@ -1,0 +1,135 @@
+# Boot to sleep: read the board and config, count the boot, pick the profile,
+# run one scheduler cycle, sleep. Never crash-loops:
+#   - no valid identity in config.json: unprovisioned mode, which sends status
+#     frames and waits for a technician, with no watchdog running (so the
+#     REPL stays usable) and light sleeps only (so USB stays up);
+#   - an exception anywhere: logged, then the board sleeps its interval and
+#     tries again, as it would after a good cycle;
+#   - MAX_STREAK boots in a row that did not finish a cycle (a hang the
+#     watchdog cut short, a crash): one safe cycle without the profile, which
+#     sends status frames, then the profile gets another chance.
+import sys
+import time
+
+import machine
+
+from runtime import config as configfile
+from runtime import board as boardfile
+from runtime import profile as profiles
+from runtime import state
+from runtime.log import Log
+from runtime.queue import FlashQueue
+from runtime.scheduler import Scheduler, WDT_TIMEOUT_MS
+from runtime.transport import ConsoleTransport
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+MAX_STREAK = const(3)
+UNPROVISIONED_INTERVAL_S = const(60)
+_LIGHT_CHUNK_MS = const(10000)   # light sleeps are cut into chunks to feed the watchdog between them
+
+
+class App:
+    def __init__(self):
+        self.log = Log()
+        self.board = boardfile.load()
+        self.rtc = machine.RTC()
+        self.reset_cause = machine.reset_cause()
+        self.wake = state.WakeState.load(self.rtc)
+        if self.reset_cause == machine.DEEPSLEEP_RESET:
+            self.boot_count = state.read_boot_count()
+        else:
+            self.boot_count = state.count_boot()
+            self.wake.uptime_ms = 0
+            self.wake.status_in = 0
+            self.log.info("boot %d, reset cause %d" % (self.boot_count, self.reset_cause))
+        self.wake.streak += 1
+        self.wake.save(self.rtc)
+        self.config, problems, self.provisioned = configfile.load(self.board)
+        for p in problems:
+            self.log.error("config: " + p)
+        self.queue = FlashQueue("queue", max_segments=self.config["queue_segments"])
+        self.transport = ConsoleTransport()
+        self.wdt = None
+        self.profile = None
+
+    def uptime_ms(self):
+        return self.wake.uptime_ms + time.ticks_ms()
+
+    def run(self):
+        if not self.provisioned:
+            self.unprovisioned()
+        if not self.board:
+            self.log.error("no board.json: pins unknown")
+        safe = self.wake.streak > MAX_STREAK
+        if safe:
+            self.log.error("safe mode: %d boots without a finished cycle" % (self.wake.streak - 1))
+        self.wdt = machine.WDT(timeout=WDT_TIMEOUT_MS)
+        scheduler = Scheduler(self)
+        if safe:
+            self.profile = profiles.Profile(self.config, self.board, scheduler.progress)
+        else:
+            self.profile = profiles.load(self.config["profile"], self.config, self.board, scheduler.progress, self.log)
+        while True:
+            started = time.ticks_ms()
+            scheduler.run_cycle()
+            self.wake.save(self.rtc)
+            awake = time.ticks_diff(time.ticks_ms(), started)
+            self.rest(max(self.config["interval"] * 1000 - awake, 1000))
+
+    def rest(self, ms):
+        # Sleep until the next cycle. Deep sleep ends this boot (the board
+        # starts again from boot.py); light sleep returns here.
+        if self.config["sleep"] == "deep":
+            self.wake.uptime_ms = self.uptime_ms() + ms
+            self.wake.save(self.rtc)
+            machine.deepsleep(ms)
+        while ms > 0:
+            chunk = min(ms, _LIGHT_CHUNK_MS)
+            if self.wdt is not None:
+                self.wdt.feed()
+            machine.lightsleep(chunk)
+            ms -= chunk
+
+    def unprovisioned(self):
+        # Status frames every minute until a config with a valid identity
+        # appears (written over USB by a technician), then a reset into it.
+        scheduler = Scheduler(self)
+        while True:
+            print("unprovisioned: waiting for provisioning (config.json)")
+            scheduler.send_status()
+            scheduler.run_transmit()
+            self.wake.streak = 0
+            self.wake.save(self.rtc)
+            time.sleep(UNPROVISIONED_INTERVAL_S)
+            if configfile.load(self.board)[2]:
+                self.log.info("provisioned: restarting")
+                machine.reset()
+
+
+def main():
+    app = None
+    try:
+        app = App()
+        app.run()
+    except KeyboardInterrupt:
+        raise   # Ctrl-C from the USB console: leave to the REPL
+    except Exception as e:
+        sys.print_exception(e)
+        if app is not None:
+            app.log.error("cycle failed: %r" % (e,))
+        _rest_after_failure(app)
+
+
+def _rest_after_failure(app):
+    # Whatever failed, the board waits its interval (a minute if even the
+    # config is unknown) before trying again: no tight crash loop.
+    if app is not None and app.provisioned:
+        app.rest(app.config["interval"] * 1000)
+    else:
+        time.sleep(UNPROVISIONED_INTERVAL_S)
+    machine.reset()

@@ -1,0 +1,26 @@
+# The board definition (boards/<name>.json), copied to flash as board.json
+# when the board is flashed. Firmware, tools and hil read the same file.
+import json
+
+PATH = "board.json"
+
+
+def load(path=PATH):
+    # The board as a dict; {} when the file is missing or broken, so a board
+    # flashed without it still boots (and says so in its log).
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def pin(board, name):
+    # The GPIO number of a logical pin ("batt_adc", "sos_button", ...), or None.
+    spec = board.get("pins", {}).get(name)
+    return spec.get("gpio") if spec else None
+
+
+def bus(board, name):
+    # The bus spec of a logical bus ("i2c0", "lora_uart", ...), or None.
+    return board.get("buses", {}).get(name)
