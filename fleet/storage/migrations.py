@@ -82,20 +82,18 @@ def _devices(db):
         foreign_keys=[("department", "departments", "code")])
     db["devices"].create_index(["dev_eui"], unique=True)
     db["devices"].create_index(["claim_hash"], unique=True)
-    # The overview's counts read only this index.
+    # The overview's counts and the list's filters read only this index.
     db["devices"].create_index(["department", "kind", "status", "last_seen", "battery", "alarm"],
                                index_name="idx_devices_overview")
     # Keyset pages (ORDER BY id) within a department, or a department and kind.
-    db["devices"].create_index(["department"])
     db["devices"].create_index(["department", "kind"])
     db["devices"].create_index(["department", "status", "last_seen"])
     db["devices"].create_index(["department", "battery"])
     db["devices"].create_index(["department", "alarm"])
-    # department is copied from the device (which never moves) so tag counts read one index.
-    db["device_tags"].create({"device_id": int, "tag": str, "department": str}, pk=("device_id", "tag"),
+    db["devices"].create_index(["department", "name"])
+    db["device_tags"].create({"device_id": int, "tag": str}, pk=("device_id", "tag"),
                              foreign_keys=[("device_id", "devices", "id")])
     db["device_tags"].create_index(["tag", "device_id"])
-    db["device_tags"].create_index(["department", "tag"])
 
 
 @migration("0003_traffic")
@@ -141,3 +139,17 @@ def _audit(db):
         "target_id": str, "department": str, "detail": str, "remote_addr": str,
     }, pk="id", not_null={"at", "actor", "action"})
     db["audit"].create_index(["department", "id"])
+
+
+@migration("0005_department_pages_and_tag_counts")
+def _department_pages(db):
+    # Keyset pages of a whole department walk (department, rowid); names are searched
+    # with LIKE '%...%', which no index serves.
+    db["devices"].create_index(["department"], if_not_exists=True)
+    db.execute("DROP INDEX IF EXISTS idx_devices_department_name")
+    # Tag counts per department from one index: the department is copied to the tag
+    # (a device never changes department).
+    db["device_tags"].add_column("department", str)
+    db.execute("UPDATE device_tags SET department ="
+               " (SELECT department FROM devices WHERE devices.id = device_tags.device_id)")
+    db["device_tags"].create_index(["department", "tag"])

@@ -32,6 +32,21 @@ def test_a_failing_migration_rolls_back_alone(tmp_path, monkeypatch):
     assert "0004_audit" in s.schema_version()
 
 
+def test_an_older_database_is_brought_forward(tmp_path, monkeypatch):
+    # A database made when 0004 was the newest migration, with a tagged device in it.
+    path = str(tmp_path / "old.db")
+    s = Store(path)
+    monkeypatch.setattr(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if m[0] <= "0004"])
+    s.migrate()
+    s.add_department("TD", "Transport")
+    s.conn.execute("INSERT INTO devices (id, dev_eui, kind, board, department, status, secrets)"
+                   " VALUES (1, '0011223344556677', 'parking_bay', 'b', 'TD', 'registered', x'00')")
+    s.conn.execute("INSERT INTO device_tags (device_id, tag) VALUES (1, 'pilot')")
+    monkeypatch.undo()
+    assert s.migrate() == [n for n, _ in migrations.MIGRATIONS if n > "0004"]
+    assert s.tags("TD") == [{"tag": "pilot", "devices": 1}]
+
+
 def test_wal_and_foreign_keys(store):
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
