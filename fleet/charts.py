@@ -37,6 +37,7 @@ def line_chart(points, label, unit=""):
         '<title>{title}</title>'
         '<line x1="{p}" y1="{p}" x2="{p}" y2="{b}" class="axis"/><line x1="{p}" y1="{b}" x2="{r}" y2="{b}" class="axis"/>'
         '<polyline points="{path}" class="series"/>'
+        '<text x="{r}" y="14" class="label" text-anchor="end">{title}</text>'
         '<text x="2" y="{p}" class="tick">{hi:g}</text><text x="2" y="{b}" class="tick">{lo:g}</text>'
         '<text x="{p}" y="{h2}" class="tick">{t0}</text><text x="{r}" y="{h2}" class="tick" text-anchor="end">{t1}</text>'
         '</svg>').format(w=_W, h=_H, p=_PAD, b=_H - _PAD, r=_W - _PAD, h2=_H - 6, path=path,

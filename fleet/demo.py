@@ -135,13 +135,15 @@ def _device_events(d, rng, now, days):
     battery = 15 if rng.random() < 0.05 else rng.randrange(40, 101, 5)
     alarm_at = rng.randrange(days * 4) if rng.random() < 0.02 else None
     sf = rng.choice((7, 8, 9, 9, 10, 11))
+    firmware = rng.choice(("1.4.2", "1.4.2", "1.4.2", "1.3.9"))
     events, f_cnt, t, n = [], 1, now - days * DAY + rng.uniform(0, 6 * 3600), 0
     while t < end:
-        payload = frames.encode(d["kind"], reading(d["kind"], rng, battery, alarm=(n == alarm_at)))
+        level = max(5, battery - 5 * (n // 10))             # batteries drain a step every 2.5 days
+        payload = frames.encode(d["kind"], reading(d["kind"], rng, level, alarm=(n == alarm_at)))
         events.append(chirpstack_up(d["dev_eui"], d["name"], f_cnt, t, payload, rng, sf))
         f_cnt, n = f_cnt + 1, n + 1
         if n % 4 == 0:
-            status = {"firmware": rng.choice(("1.4.2", "1.4.2", "1.4.2", "1.3.9")), "battery_mv": 3000 + battery * 10,
+            status = {"firmware": firmware, "battery_mv": 3000 + level * 10,
                       "reset_cause": "deep_sleep", "uptime": 3600 * n * 6}
             events.append(chirpstack_up(d["dev_eui"], d["name"], f_cnt, t + 60, frames.encode("status", status), rng, sf))
             f_cnt += 1

@@ -23,6 +23,15 @@ def when(value):
     return text[:16].replace("T", " ")
 
 
+@bp.app_template_filter("duration")
+def duration(seconds):
+    """Seconds as days and hours, e.g. "7 d 2 h"."""
+    if seconds is None:
+        return "?"
+    days, rest = divmod(int(seconds), 86400)
+    return ("%d d %d h" % (days, rest // 3600)) if days else "%d h %d min" % (rest // 3600, rest % 3600 // 60)
+
+
 @bp.route("/")
 @require(*READERS)
 def overview():
