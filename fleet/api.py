@@ -16,6 +16,12 @@ def openapi_document():
     return jsonify(openapi.document())
 
 
+@bp.route("/health")
+def health():
+    """Liveness for a load balancer: the database answers; no authentication."""
+    return jsonify({"ok": True, "schema": get_store().schema_version()[-1]})
+
+
 @bp.route("/me")
 @require(*READERS, "technician", "integration")
 def me():

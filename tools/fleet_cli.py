@@ -44,7 +44,10 @@ def _fail(e):
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
 def serve(db_path, host, port, threads):
     """Run the fleet service under waitress (a production WSGI server)."""
+    import logging
+
     import waitress
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = _app(db_path)
     click.echo("cityfleet serving %s on http://%s:%d/" % (app.config["DATABASE"], host, port))
     waitress.serve(app, host=host, port=port, threads=threads, ident="cityfleet")

@@ -107,3 +107,8 @@ def test_patch_device_and_audit(app, admin, device, store):
     audit = admin.get("/api/devices/%d/audit" % device["id"]).json["items"][0]
     assert audit["action"] == "device.update" and audit["remote_addr"] == "192.0.2.9"
     assert audit["detail"] == {"name": "renamed", "tags": ["a", "b"]}
+
+
+def test_health_needs_no_login(app):
+    r = app.test_client().get("/api/health")
+    assert r.status_code == 200 and r.json == {"ok": True, "schema": "0005_department_pages_and_tag_counts"}
