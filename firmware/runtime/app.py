@@ -48,17 +48,24 @@ class App:
             self.wake.status_in = 0
             self.log.info("boot %d, reset cause %d" % (self.boot_count, self.reset_cause))
         self.wake.streak += 1
-        self.wake.save(self.rtc)
+        self.save_wake()
         self.config, problems, self.provisioned = configfile.load(self.board)
         for p in problems:
             self.log.error("config: " + p)
         self.queue = FlashQueue("queue", max_segments=self.config["queue_segments"])
         self.transport = ConsoleTransport()
         self.wdt = None
+        self.sensors = None
         self.profile = None
 
     def uptime_ms(self):
         return self.wake.uptime_ms + time.ticks_ms()
+
+    def save_wake(self):
+        try:
+            self.wake.save(self.rtc)
+        except state.StateTooBig as e:
+            self.log.error(str(e))
 
     def run(self):
         if not self.provisioned:
@@ -70,14 +77,15 @@ class App:
             self.log.error("safe mode: %d boots without a finished cycle" % (self.wake.streak - 1))
         self.wdt = machine.WDT(timeout=WDT_TIMEOUT_MS)
         scheduler = Scheduler(self)
+        saved = self.wake.profile if self.reset_cause == machine.DEEPSLEEP_RESET else None
         if safe:
-            self.profile = profiles.Profile(self.config, self.board, scheduler.progress)
+            self.sensors, self.profile = profiles.Sensors(self.board, self.config), profiles.Profile(self.config)
         else:
-            self.profile = profiles.load(self.config["profile"], self.config, self.board, scheduler.progress, self.log)
+            self.sensors, self.profile = profiles.load(self.config["profile"], self.board, self.config, saved, self.log)
         while True:
             started = time.ticks_ms()
             scheduler.run_cycle()
-            self.wake.save(self.rtc)
+            self.save_wake()
             awake = time.ticks_diff(time.ticks_ms(), started)
             self.rest(max(self.config["interval"] * 1000 - awake, 1000))
 
@@ -86,7 +94,7 @@ class App:
         # starts again from boot.py); light sleep returns here.
         if self.config["sleep"] == "deep":
             self.wake.uptime_ms = self.uptime_ms() + ms
-            self.wake.save(self.rtc)
+            self.save_wake()
             machine.deepsleep(ms)
         while ms > 0:
             chunk = min(ms, _LIGHT_CHUNK_MS)
@@ -104,7 +112,7 @@ class App:
             scheduler.send_status()
             scheduler.run_transmit()
             self.wake.streak = 0
-            self.wake.save(self.rtc)
+            self.save_wake()
             time.sleep(UNPROVISIONED_INTERVAL_S)
             if configfile.load(self.board)[2]:
                 self.log.info("provisioned: restarting")

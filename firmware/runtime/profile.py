@@ -1,31 +1,51 @@
-# A profile decides what is worth sending: it receives readings and returns
-# frames (kind, fields) of the shared schema. It owns no bus and no radio.
-# The five sensor profiles live in apps/<name>.py, each with a class Profile;
-# until one is installed the board sends its status frames only.
+# An application is two parts, kept apart on purpose (see DESIGN.md):
+#   Sensors  owns the buses and drivers named in the board file and turns them
+#            into readings in SI units;
+#   Profile  decides what is worth sending: it receives readings and returns
+#            frames (kind, fields) of the shared schema, and owns no bus and no
+#            radio, so it is tested with readings alone.
+# The five sensor applications live in apps/<name>.py, each with a Sensors and
+# a Profile class. Until one is installed the board sends status frames only.
+
+
+class Sensors:
+    def __init__(self, board, config):
+        self.board = board
+        self.config = config
+
+    async def read(self, progress):
+        # Readings in SI units. Call progress(step) while a slow read goes on,
+        # or the watchdog resets the board.
+        return {}
 
 
 class Profile:
     name = "status_only"
 
-    def __init__(self, config, board, progress):
+    def __init__(self, config, saved=None):
+        # saved: what save() returned before the last deep sleep, or None after a reset.
         self.config = config
-        self.board = board
-        self.progress = progress   # call while a long step is still making progress
-
-    async def sample(self):
-        # Read the sensors; return readings in SI units.
-        return {}
 
     def decide(self, readings, now_s):
         # Frames worth sending for these readings, as [(kind, fields)].
         return []
 
+    def save(self):
+        # State to keep through deep sleep (CBOR-encodable, small: RTC memory
+        # holds 2 KB in all), or None.
+        return None
 
-def load(name, config, board, progress, log):
-    # The profile called name from apps/, or the status-only profile when it is not installed.
+    def downlink(self, kind, fields):
+        # A downlink for this profile (e.g. an acknowledgement of an SOS); frames to send in answer.
+        return []
+
+
+def load(name, board, config, saved, log):
+    # (sensors, profile) of the application called name from apps/, or the
+    # status-only pair when it is not installed.
     try:
-        module = __import__("apps." + name, None, None, ["Profile"])
+        module = __import__("apps." + name, None, None, ["Sensors", "Profile"])
     except ImportError as e:
         log.error("profile %s not installed (%s): status only" % (name, e))
-        return Profile(config, board, progress)
-    return module.Profile(config, board, progress)
+        return Sensors(board, config), Profile(config, saved)
+    return module.Sensors(board, config), module.Profile(config, saved)

@@ -41,10 +41,11 @@ class Scheduler:
     async def sample(self):
         ctx = self.ctx
         self.progress("sample")
-        readings = await ctx.profile.sample()
+        readings = await ctx.sensors.read(self.progress)
         self.progress("decide")
         for kind, fields in ctx.profile.decide(readings, time.time()):
             self.enqueue(kind, fields)
+        ctx.wake.profile = ctx.profile.save()
 
     def status_due(self):
         st = self.ctx.wake

@@ -2,11 +2,13 @@
 #
 # RTC memory (kept through deep sleep, soft and watchdog resets; lost at power
 # on): the cycle count, the uptime before this wake, cycles until the next
-# status frame, and the crash streak (boots in a row that did not finish a
-# cycle). Flash (kept through everything): the boot counter, written once per
+# status frame, the crash streak (boots in a row that did not finish a
+# cycle), and the profile's own state (baselines, counts) as CBOR. Flash (kept through everything): the boot counter, written once per
 # reset, not per wake, to spare the flash.
 import os
 import struct
+
+from protocols import cbor
 
 try:
     from micropython import const
@@ -16,27 +18,46 @@ except ImportError:
 
 _MAGIC = b"CFs1"
 _RTC_FORMAT = ">4sIQHB"   # magic, cycle, uptime ms, status countdown, crash streak
+_RTC_BYTES = const(2048)  # the ESP32 port's RTC user memory
 BOOT_PATH = "boot.dat"
 
 
+class StateTooBig(Exception):
+    pass
+
+
 class WakeState:
-    def __init__(self, cycle=0, uptime_ms=0, status_in=0, streak=0):
+    def __init__(self, cycle=0, uptime_ms=0, status_in=0, streak=0, profile=None):
         self.cycle = cycle
         self.uptime_ms = uptime_ms
         self.status_in = status_in
         self.streak = streak
+        self.profile = profile
 
     @classmethod
     def load(cls, rtc):
         data = rtc.memory()
-        if len(data) == struct.calcsize(_RTC_FORMAT) and data[:4] == _MAGIC:
-            _, cycle, uptime_ms, status_in, streak = struct.unpack(_RTC_FORMAT, data)
-            return cls(cycle, uptime_ms, status_in, streak)
-        return cls()
+        size = struct.calcsize(_RTC_FORMAT)
+        if len(data) < size or data[:4] != _MAGIC:
+            return cls()
+        _, cycle, uptime_ms, status_in, streak = struct.unpack(_RTC_FORMAT, data[:size])
+        profile = None
+        if len(data) > size:
+            try:
+                profile = cbor.loads(data[size:])
+            except cbor.CBORDecodeError:
+                profile = None  # a profile state from another firmware: start afresh
+        return cls(cycle, uptime_ms, status_in, streak, profile)
 
     def save(self, rtc):
-        rtc.memory(struct.pack(_RTC_FORMAT, _MAGIC, self.cycle & 0xFFFFFFFF, self.uptime_ms,
-                               min(self.status_in, 0xFFFF), min(self.streak, 255)))
+        # Raises StateTooBig (after saving the rest) when the profile state does not fit.
+        head = struct.pack(_RTC_FORMAT, _MAGIC, self.cycle & 0xFFFFFFFF, self.uptime_ms,
+                           min(self.status_in, 0xFFFF), min(self.streak, 255))
+        blob = b"" if self.profile is None else cbor.dumps(self.profile)
+        if len(head) + len(blob) > _RTC_BYTES:
+            rtc.memory(head)
+            raise StateTooBig("profile state of %d bytes does not fit RTC memory" % len(blob))
+        rtc.memory(head + blob)
 
 
 def read_boot_count(path=BOOT_PATH):
