@@ -144,6 +144,7 @@ def battery():
 
 RESET_CAUSES = ("unknown", "power_on", "hard", "watchdog", "deep_sleep", "soft", "brownout", "panic")
 ACK_RESULTS = ("ok", "rejected", "invalid", "busy")
+ALARMS = ("sos", "leak", "burst", "rodent_burst")
 OTA_RESULTS = ("accepted", "downloading", "installed", "confirmed", "verify_failed", "rolled_back", "rejected")
 
 # Hong Kong origin for positions: a 1e-5 degree offset of +-65535 fits three
@@ -224,4 +225,7 @@ KINDS = (
         number("delay", "s", "1", "0", "3600", "0", OPTIONAL),
     )),
     (20, "status_request", DOWN, ()),
+    (21, "alarm_ack", DOWN, (
+        choice("alarm", ALARMS),
+    )),
 )

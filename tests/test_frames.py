@@ -48,6 +48,7 @@ EXAMPLES = [
     ("reboot", {}, {"delay": None}, "8113"),
     ("reboot", {"delay": 30}, {"delay": 30}, "8213181e"),
     ("status_request", {}, {}, "8114"),
+    ("alarm_ack", {"alarm": "sos"}, {"alarm": "sos"}, "821500"),
 ]
 
 UPLINKS = [k[S.KIND_NAME] for k in S.KINDS if k[S.DIRECTION] == S.UP]
