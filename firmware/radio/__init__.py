@@ -1,0 +1,1 @@
+# Transports that move frames off the board: LoRaWAN (an AT modem), Modbus RTU, BLE.

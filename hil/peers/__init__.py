@@ -1,0 +1,1 @@
+"""Host-side peers of the virtual board: programs on the far side of a UART pty."""
