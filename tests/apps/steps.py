@@ -1,0 +1,93 @@
+# Runs on the MicroPython unix port (through tests/interpreters.py) and on
+# CPython: drives device code with plain data, no board.
+#   gnss_stream(data, piece)        the GNSS reader fed in pieces of `piece` bytes
+#   run_profile(app, config, steps) a Profile through wakes, deep sleeps (its
+#                                   save() through CBOR, as RTC memory keeps it)
+#                                   and downlinks; returns the frames per step
+import sys
+
+# tests/apps shadows firmware/apps as "apps" on the test path: put firmware first.
+for _p in list(sys.path):
+    if _p.endswith("/firmware") or _p.endswith("\\firmware"):
+        sys.path.remove(_p)
+        sys.path.insert(0, _p)
+        break
+if "apps" in sys.modules and not hasattr(sys.modules["apps"], "__file__"):
+    del sys.modules["apps"]
+
+from protocols import cbor  # noqa: E402
+from protocols import frames  # noqa: E402
+
+
+class FakeUART:
+    def __init__(self, data, piece):
+        self.data = data
+        self.piece = piece
+
+    def any(self):
+        return min(len(self.data), self.piece)
+
+    def read(self, n=None):
+        n = self.any() if n is None else min(n, self.any())
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+
+def gnss_stream(data, piece):
+    from sensors.gnss import GNSS
+    g = GNSS(FakeUART(data, piece))
+    fixes = 0
+    while g.uart.any():
+        if g.feed():
+            fixes += 1
+    f = g.fix
+    fix = None
+    if f is not None:
+        fix = {"fix": f.fix_name(), "lat": f.lat, "lon": f.lon, "hdop": f.hdop, "sats": f.sats,
+               "time": f.time, "date": f.date}
+    return {"fixes": fixes, "fix": fix, "bad": g.bad, "good": g.good}
+
+
+def _load(app):
+    mod = __import__("apps." + app, None, None, ["Profile"])
+    return mod.Profile
+
+
+def run_profile(app, config, steps):
+    # steps: [("wake", now_s, readings) | ("sleep",) | ("downlink", kind, fields)
+    #         | ("reset",)]; each step's frames are checked against the schema
+    # (encoded and decoded) and returned as [(kind, fields)] per step.
+    Profile = _load(app)
+    p = Profile(config, None)
+    out = []
+    for step in steps:
+        what = step[0]
+        if what == "wake":
+            got = p.decide(step[2], step[1])
+        elif what == "downlink":
+            got = p.downlink(step[1], step[2])
+        elif what == "sleep":
+            saved = p.save()
+            blob = cbor.dumps(saved) if saved is not None else None
+            p = Profile(config, None if blob is None else cbor.loads(blob))
+            got = []
+        elif what == "reset":
+            p = Profile(config, None)
+            got = []
+        else:
+            raise ValueError("unknown step " + str(what))
+        checked = []
+        for kind, fields in got:
+            checked.append(frames.decode(frames.encode(kind, fields)))
+        out.append(checked)
+    return out
+
+
+def saved_size(app, config, steps):
+    # Bytes of CBOR the profile keeps in RTC memory after these wakes.
+    Profile = _load(app)
+    p = Profile(config, None)
+    for step in steps:
+        if step[0] == "wake":
+            p.decide(step[2], step[1])
+    return len(cbor.dumps(p.save()))
