@@ -153,7 +153,7 @@ def test_reader_pairs_gga_and_rmc_of_one_epoch(micropython):
     assert r["fixes"] == 1
     assert r["fix"] == {"fix": "dgps", "lat": 2237017, "lon": 11417500, "hdop": 123, "sats": 7,
                         "time": 8 * 3600 + 15 * 60 + 1, "date": (2026, 3, 3)}
-    assert r["bad"] == 2   # the wrong checksum and the over-long line
+    assert r["bad"] == 3   # the noise cut short by "$", the wrong checksum, the over-long line
 
 
 def test_no_fix_gives_no_position(micropython):
