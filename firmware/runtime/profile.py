@@ -27,7 +27,9 @@ class Profile:
         self.config = config
 
     def decide(self, readings, now_s):
-        # Frames worth sending for these readings, as [(kind, fields)].
+        # Frames worth sending for these readings, as [(kind, fields)], or
+        # (kind, fields, True) when the numbers are already whole steps of each
+        # field (protocols.frames.encode's raw mode: no float on the way).
         return []
 
     def save(self):

@@ -29,10 +29,11 @@ class Scheduler:
     def progress(self, step):
         self.watchdog.progress(step)
 
-    def enqueue(self, kind, fields):
+    def enqueue(self, kind, fields, raw=False):
         # Encode and queue one frame; a frame the schema refuses is logged, never sent half-made.
+        # raw: the numbers are whole steps of each field (a position in 1e-5 degree), no float.
         try:
-            data = wire.encode(kind, fields)
+            data = wire.encode(kind, fields, raw)
         except wire.FrameError as e:
             self.ctx.log.error("frame %s not sent: %s" % (kind, e))
             return None
@@ -43,8 +44,8 @@ class Scheduler:
         self.progress("sample")
         readings = await ctx.sensors.read(self.progress)
         self.progress("decide")
-        for kind, fields in ctx.profile.decide(readings, time.time()):
-            self.enqueue(kind, fields)
+        for frame in ctx.profile.decide(readings, time.time()):
+            self.enqueue(*frame)   # (kind, fields) or (kind, fields, raw)
         ctx.wake.profile = ctx.profile.save()
 
     def status_due(self):
