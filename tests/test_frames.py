@@ -1,5 +1,4 @@
 """Frame schemas and the frame codec, on CPython and MicroPython alike."""
-import struct
 
 import cbor2
 import pytest
@@ -7,6 +6,7 @@ import pytest
 from protocols import schema as S
 from protocols import sizes
 from tests.interpreters import RemoteError
+from tests.single_precision import Float32, f32
 
 F = "protocols.frames"
 
@@ -243,26 +243,6 @@ def test_older_schema_reads_a_newer_frame(interp):
 
 # ---- single precision: an ESP32 holds floats in 32 bits
 
-def f32(x):
-    return struct.unpack("<f", struct.pack("<f", x))[0]
-
-
-class Float32(float):
-    """A float whose arithmetic rounds every result to single precision, as an ESP32's does."""
-
-    def _wrap(op):
-        def method(self, other):
-            return Float32(f32(getattr(float, op)(self, float(other))))
-        return method
-
-    __mul__ = _wrap("__mul__")
-    __rmul__ = _wrap("__rmul__")
-    __truediv__ = _wrap("__truediv__")
-    __rtruediv__ = _wrap("__rtruediv__")
-    __sub__ = _wrap("__sub__")
-    __rsub__ = _wrap("__rsub__")
-    __add__ = _wrap("__add__")
-    __radd__ = _wrap("__radd__")
 
 
 SINGLE = [e for e in EXAMPLES if any(isinstance(v, float) for v in e[1].values())]

@@ -7,6 +7,7 @@ import pytest
 
 from protocols import lpp
 from tests.interpreters import RemoteError
+from tests.single_precision import Float32, f32
 
 M = "protocols.lpp"
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "cayennelpp" / "cayennelpp_aunit_vectors.json")
@@ -307,24 +308,6 @@ def test_decode_rejects_non_bytes(interp):
 
 # ---- single precision: an ESP32 holds floats in 32 bits
 
-def f32(x):
-    return struct.unpack("<f", struct.pack("<f", x))[0]
-
-
-class Float32(float):
-    """A float whose arithmetic rounds every result to single precision, as an ESP32's does."""
-
-    def _wrap(op):
-        def method(self, other):
-            return Float32(f32(getattr(float, op)(self, float(other))))
-        return method
-
-    __mul__ = _wrap("__mul__")
-    __rmul__ = _wrap("__rmul__")
-    __sub__ = _wrap("__sub__")
-    __rsub__ = _wrap("__rsub__")
-    __add__ = _wrap("__add__")
-    __radd__ = _wrap("__radd__")
 
 
 # Upstream vectors with float inputs, plus values on the rounding edge.
