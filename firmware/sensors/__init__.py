@@ -1,1 +1,25 @@
-# Drivers: one chip (or meter) each, bus passed in, readings in SI units.
+# Drivers for the chips the sensor applications read. Each driver gets its bus
+# (Driver(i2c, address=...)), follows its chip's datasheet, returns SI units,
+# and reports a missing or failing chip as a SensorError that names the chip,
+# so the application can log it and carry on with the sensors that answer.
+
+
+class SensorError(Exception):
+    # chip: the part ("ads1115"); reason: a short word ("missing", "timeout",
+    # "bad id", "bus error 5", "no frame") the log and the status can carry.
+    def __init__(self, chip, reason):
+        super().__init__("%s: %s" % (chip, reason))
+        self.chip = chip
+        self.reason = reason
+
+
+def bus_error(chip, e):
+    # The SensorError for an OSError from the bus. ENODEV (19) is what the
+    # ESP32 port raises when no chip acknowledges its address; ETIMEDOUT
+    # (110/116) a bus held low.
+    code = e.args[0] if e.args else 0
+    if code == 19:
+        return SensorError(chip, "missing")
+    if code in (110, 116):
+        return SensorError(chip, "bus timeout")
+    return SensorError(chip, "bus error %s" % code)

@@ -1,0 +1,49 @@
+"""Drivers against the chip models on a virtual board: the driver's register
+traffic goes through the virtual I2C bus to a model that behaves as the
+datasheet says, so a wrong register, byte order or scale fails here."""
+import ast
+
+import pytest
+
+from tests.apps.helpers import install_drivers
+
+ADS = {"model": "ads1115", "address": 72, "noise": 0.0,
+       "tracks": {"ain0": {"initial": 1.2}, "ain1": {"initial": 0.45},
+                  "ain2": {"initial": 0.1, "timeline": [{"at": "+1h", "value": 0.7, "ramp": True}]},
+                  "ain3": {"initial": 3.0}}}
+
+
+def run(board, code):
+    return ast.literal_eval(board.exec(code, timeout=30).strip().splitlines()[-1])
+
+
+@pytest.fixture
+def ads_board(make_board):
+    b = make_board(scenario={"seed": 3, "start": "2026-11-23T00:00:00", "i2c": {"i2c0": [ADS]}})
+    install_drivers(b)
+    return b
+
+
+def test_ads1115_single_ended_differential_gain_and_missing_chip(ads_board):
+    out = run(ads_board, """
+import machine
+from sensors.ads1115 import ADS1115
+from sensors import SensorError
+adc = ADS1115(machine.I2C(0), address=0x48)
+r = [adc.read_volts(0), adc.read_volts(1, gain=4), adc.read_volts(3), adc.read_volts(3, gain=2),
+     adc.read_differential(0, 1), adc.read_volts(2, gain=16)]
+try:
+    ADS1115(machine.I2C(0), address=0x49).read_volts(0)
+    r.append(None)
+except SensorError as e:
+    r.append((e.chip, e.reason))
+print(repr(r))
+""")
+    lsb = 4.096 / 32768
+    assert out[0] == pytest.approx(1.2, abs=lsb)
+    assert out[1] == pytest.approx(0.45, abs=1.024 / 32768)
+    assert out[2] == pytest.approx(3.0, abs=lsb)
+    assert out[3] == pytest.approx(2.048 - 2.048 / 32768, abs=1e-6)   # clipped at +FSR
+    assert out[4] == pytest.approx(0.75, abs=2 * lsb)
+    assert 0.1 <= out[5] < 0.11                      # ramping from 0.1 V towards 0.7 V over the hour
+    assert out[6] == ("ads1115", "missing")
