@@ -125,8 +125,10 @@ def char_time_us(baudrate):
 
 
 def _check_unit(unit):
-    if not isinstance(unit, int) or not 0 <= unit <= 247:
-        raise ValueError("unit must be 0..247")
+    # 0 broadcast, 1..247 devices; 248..255 are reserved on a serial line
+    # (Serial Line 2.2) but some gateways answer at 255, so any byte goes.
+    if not isinstance(unit, int) or not 0 <= unit <= 255:
+        raise ValueError("unit must be 0..255")
 
 
 def _check_address(address, count):
