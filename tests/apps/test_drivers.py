@@ -47,3 +47,44 @@ print(repr(r))
     assert out[4] == pytest.approx(0.75, abs=2 * lsb)
     assert 0.1 <= out[5] < 0.11                      # ramping from 0.1 V towards 0.7 V over the hour
     assert out[6] == ("ads1115", "missing")
+
+
+MAG = {"model": "qmc5883l", "address": 13, "noise": 0.0,
+       "tracks": {"x": {"initial": 12.5}, "y": {"initial": -3.25}, "z": {"initial": 41.0},
+                  "temp": {"initial": 21.5}}}
+TOF = {"model": "vl53l0x", "address": 41,
+       "tracks": {"distance_mm": {"initial": 123, "timeline": [{"at": "+1h", "value": 5000}]}}}
+
+
+@pytest.fixture
+def i2c_board(make_board):
+    b = make_board(scenario={"seed": 3, "start": "2026-11-23T00:00:00", "i2c": {"i2c0": [MAG, TOF]}})
+    install_drivers(b)
+    return b
+
+
+def test_qmc5883l_reads_microtesla_and_temperature(i2c_board):
+    out = run(i2c_board, """
+import machine
+from sensors.qmc5883l import QMC5883L
+m = QMC5883L(machine.I2C(0))
+print(repr([m.read(), m.read()]))
+""")
+    for x, y, z, t in out:
+        assert x == pytest.approx(12.5, abs=1 / 120)
+        assert y == pytest.approx(-3.25, abs=1 / 120)
+        assert z == pytest.approx(41.0, abs=1 / 120)
+        assert t == pytest.approx(21.5, abs=0.01)
+
+
+def test_vl53l0x_init_calibrates_and_ranges_single_shot(i2c_board):
+    out = run(i2c_board, """
+import machine, time
+from sensors.vl53l0x import VL53L0X
+tof = VL53L0X(machine.I2C(0))
+r = [tof.read_mm(), tof.read_mm()]
+time.sleep(3700)
+r.append(tof.read_mm())
+print(repr(r))
+""")
+    assert out == [123, 123, None]     # out of range after the hour
