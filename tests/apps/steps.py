@@ -77,8 +77,9 @@ def run_profile(app, config, steps):
         else:
             raise ValueError("unknown step " + str(what))
         checked = []
-        for kind, fields in got:
-            checked.append(frames.decode(frames.encode(kind, fields)))
+        for frame in got:
+            raw = len(frame) > 2 and frame[2]
+            checked.append(frames.decode(frames.encode(frame[0], frame[1], raw)))
         out.append(checked)
     return out
 
