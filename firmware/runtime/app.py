@@ -20,7 +20,7 @@ from runtime import state
 from runtime.log import Log
 from runtime.queue import FlashQueue
 from runtime.scheduler import Scheduler, WDT_TIMEOUT_MS
-from runtime.transport import ConsoleTransport
+from runtime import transport as transports
 
 try:
     from micropython import const
@@ -53,10 +53,17 @@ class App:
         for p in problems:
             self.log.error("config: " + p)
         self.queue = FlashQueue("queue", max_segments=self.config["queue_segments"])
-        self.transport = ConsoleTransport()
         self.wdt = None
         self.sensors = None
         self.profile = None
+        self.reboot_in = None   # seconds, when a reboot downlink asked for one
+        self.transport = transports.select(self)
+
+    def feed(self):
+        # Long radio waits (receive windows, join accept) feed the watchdog
+        # themselves: they are bounded by the modem driver's timeouts.
+        if self.wdt is not None:
+            self.wdt.feed()
 
     def uptime_ms(self):
         return self.wake.uptime_ms + time.ticks_ms()
@@ -86,6 +93,8 @@ class App:
             started = time.ticks_ms()
             scheduler.run_cycle()
             self.save_wake()
+            if self.reboot_in is not None:
+                self.reboot()
             awake = time.ticks_diff(time.ticks_ms(), started)
             self.rest(max(self.config["interval"] * 1000 - awake, 1000))
 
@@ -102,6 +111,18 @@ class App:
                 self.wdt.feed()
             machine.lightsleep(chunk)
             ms -= chunk
+
+    def reboot(self):
+        # A reboot downlink: after its delay, a full restart (the cycle's
+        # frames, the acknowledgement among them, have gone out already).
+        self.log.info("reboot requested by the network, in %d s" % self.reboot_in)
+        ms = self.reboot_in * 1000
+        while ms > 0:
+            chunk = min(ms, _LIGHT_CHUNK_MS)
+            self.feed()
+            time.sleep_ms(chunk)
+            ms -= chunk
+        machine.reset()
 
     def unprovisioned(self):
         # Status frames every minute until a config with a valid identity
