@@ -20,11 +20,13 @@
 #     sos_every_s until an alarm_ack downlink for "sos" arrives.
 # Thresholds (config["thresholds"], integers; defaults below). A config
 # downlink's threshold_high sets still_every_s and threshold_low sets
-# moving_every_s (the two report periods), kept through deep sleep.
+# moving_every_s (the two report periods): the runtime stores them in
+# config.json as thresholds "high" and "low", read at every decision.
 #
 # Positions stay integers of 1e-5 degree from the NMEA text to the frame
 # (sent with the frame codec's raw mode), never a float.
 import asyncio
+import time
 
 import machine
 
@@ -53,12 +55,18 @@ _LON = (11349464, 11480535)
 
 
 def thresholds(config):
+    # The named thresholds over the defaults; then "high" and "low", which the
+    # runtime writes there from a config downlink's threshold_high/low.
     t = dict(DEFAULTS)
     given = config.get("thresholds") or {}
     for k in DEFAULTS:
         v = given.get(k)
         if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
             t[k] = v
+    for key, name in (("high", "still_every_s"), ("low", "moving_every_s")):
+        v = given.get(key)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            t[name] = v
     return t
 
 
@@ -138,6 +146,8 @@ class Sensors:
                 out["fix"] = fix.fix_name()
                 out["lat"] = fix.lat
                 out["lon"] = fix.lon
+        # one line per wake for whoever watches the console (and the HIL tests)
+        print("hiker %d fix %s %s %s sos %d" % (time.time(), out["fix"], out["lat"], out["lon"], sos))
         return out
 
     def _arm_wake(self):
@@ -167,13 +177,10 @@ class Profile:
         self.sos = bool(s.get("sos", False))    # raised, not yet acknowledged
         self.sos_sent = s.get("ss")
         self.blind = bool(s.get("b", False))    # the last frame had no position
-        self.overrides = s.get("o") or {}       # thresholds from config downlinks
-        for k in self.overrides:
-            self.t[k] = self.overrides[k]
 
     def save(self):
         return {"ls": self.last_sent, "pv": self.prev, "mv": self.moving, "q": self.quiet,
-                "sos": self.sos, "ss": self.sos_sent, "b": self.blind, "o": self.overrides}
+                "sos": self.sos, "ss": self.sos_sent, "b": self.blind}
 
     def _motion(self, r):
         # (changed, moving) from this fix and the last wake's.
@@ -207,6 +214,7 @@ class Profile:
 
     def decide(self, readings, now_s):
         r = readings
+        self.t = thresholds(self.config)   # a config downlink may have changed them
         changed, moving = self._motion(r)
         if r.get("sos"):
             if not self.sos:
@@ -232,12 +240,4 @@ class Profile:
         if kind == "alarm_ack" and fields.get("alarm") == "sos":
             self.sos = False
             self.sos_sent = None
-        elif kind == "config":
-            hi, lo = fields.get("threshold_high"), fields.get("threshold_low")
-            if isinstance(hi, int) and hi > 0:
-                self.overrides["still_every_s"] = hi
-                self.t["still_every_s"] = hi
-            if isinstance(lo, int) and lo > 0:
-                self.overrides["moving_every_s"] = lo
-                self.t["moving_every_s"] = lo
         return []

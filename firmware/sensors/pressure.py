@@ -11,7 +11,8 @@
 #
 # Shunt and gain: 150 ohm puts 4..20 mA at 0.6..3.0 V and 21 mA at 3.15 V,
 # inside the ADS1115's +-4.096 V full-scale range (TI SBAS444, 9.3.3 Full-Scale
-# Range, PGA 001); the loop supply must allow the shunt's 3.15 V drop.
+# Range, PGA 001: the driver's gain=1); the loop supply must allow the
+# shunt's 3.15 V drop.
 
 OPEN_LOOP_MA = 3.6
 SHORT_MA = 21.0
@@ -26,7 +27,7 @@ class LoopError(Exception):
 
 
 class PressureTransducer:
-    def __init__(self, adc, channel=0, shunt_ohm=150.0, low_kpa=0.0, high_kpa=1600.0, gain=4.096):
+    def __init__(self, adc, channel=0, shunt_ohm=150.0, low_kpa=0.0, high_kpa=1600.0, gain=1):
         self.adc = adc
         self.channel = channel
         self.shunt_ohm = shunt_ohm

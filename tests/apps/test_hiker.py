@@ -117,15 +117,15 @@ def test_sos_without_fix_is_sent_without_position(micropython):
     assert f == {"latitude": None, "longitude": None, "fix": "none", "sos": True, "battery": 75}
 
 
-def test_config_downlink_sets_the_report_periods(micropython):
-    steps = [("downlink", "config", {"seq": 1, "threshold_high": 1800, "threshold_low": 120}), ("sleep",)]
-    steps += walk(0, 8, HOME)
-    result = run(micropython, steps)
-    assert times(steps, result) == [0, 60, 180, 300, 420]   # moving: every 120 s
-    rest = [("downlink", "config", {"seq": 1, "threshold_high": 1800, "threshold_low": 120}), ("sleep",)]
+def test_config_downlink_pair_sets_the_report_periods(micropython):
+    # The runtime keeps a config downlink's threshold_high/low as thresholds "high"/"low".
+    config = {"interval": 60, "thresholds": {"high": 1800, "low": 120, "still_every_s": 7200}}
+    steps = walk(0, 8, HOME)
+    assert times(steps, run(micropython, steps, config)) == [0, 60, 180, 300, 420]   # moving: every 120 s
+    rest = []
     for i in range(70):
         rest += [("wake", i * 60, reading(*HOME)), ("sleep",)]
-    assert times(rest, run(micropython, rest)) == [0, 1800, 3600]   # still: every 1800 s
+    assert times(rest, run(micropython, rest, config)) == [0, 1800, 3600]   # still: every 1800 s
 
 
 def test_thresholds_come_from_config(micropython):
@@ -145,3 +145,102 @@ def test_a_fix_outside_the_frame_area_sends_no_position(micropython):
 def test_saved_state_is_small(micropython):
     steps = walk(0, 10, HOME, sos_at=(3,))
     assert micropython.call("tests.apps.steps", "saved_size", APP, CONFIG, steps) < 100
+
+
+# ---------------------------------------------------------------- on the virtual T-Beam
+
+import json  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hil import scenario as scn  # noqa: E402
+from hil.peers.gnss_feeder import GnssFeeder, Track  # noqa: E402
+from protocols import frames as wire  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "hil" / "scenarios"
+BOARD = "lilygo-t-beam"
+PROVISIONED = {
+    "dev_eui": "70b3d57ed0000101", "join_eui": "70b3d57ed0000000",
+    "app_key": "00112233445566778899aabbccddeeff", "device_key": "cd" * 32,
+    "profile": "hiker_tracker", "interval": 60, "status_every": 1000,
+    "thresholds": {"gnss_nofix_epochs": 3, "gnss_wait_s": 10},
+}
+LINE = re.compile(rb"(?:hiker (\d+) fix (\w+) (\S+) (\S+) sos (\d)|uplink ([0-9a-f]+))\r?\n")
+EPOCH_2000 = 946684800
+
+
+def load(name):
+    return json.loads((SCENARIOS / name).read_text())
+
+
+def at_s(scenario, text):
+    # A scenario time as the board's time.time() (seconds since 2000-01-01).
+    return scn.parse_time(text, scn.start_ms(scenario)) // 1000
+
+
+def start_hiker(make_board, scenario, config=None, lora=False):
+    board = make_board(scenario=scenario, board_type=BOARD)
+    spec = json.loads((ROOT / "boards" / (BOARD + ".json")).read_text())
+    if not lora:
+        del spec["buses"]["lora_uart"]   # no modem fitted: frames go to the console
+    board.put("/board.json", json.dumps(spec))
+    board.put("/config.json", json.dumps(config or PROVISIONED))
+    board.flash_firmware(mpy=True)
+    feeder = GnssFeeder(board.uarts["gnss_uart"], Track.from_scenario(scenario), clock=board.now_ms, period=0.1)
+    return board, feeder.start()
+
+
+def wakes_until(board, end_s, timeout=30):
+    # [(time, fix, lat, lon, sos, [(kind, fields)])] per wake, read off the console
+    # until a wake at or after end_s.
+    out = []
+    while True:
+        m = board.expect(LINE, timeout=timeout)
+        if m.group(1):
+            out.append([int(m.group(1)), m.group(2).decode(), m.group(3).decode(), m.group(4).decode(),
+                        m.group(5) == b"1", []])
+            if out[-1][0] >= end_s:
+                # the frames of this last wake follow at once
+                return out
+        elif out:
+            out[-1][5].append(wire.decode(bytes.fromhex(m.group(6).decode())))
+
+
+def hiker_frames(wakes):
+    return [(w[0], f) for w in wakes for k, f in w[5] if k == "hiker_tracker"]
+
+
+def test_trail_on_the_virtual_t_beam(make_board):
+    # A wake every 2 minutes; reports every 5 minutes while moving, hourly while still.
+    scenario = load("hiker_trail.json")
+    board, feeder = start_hiker(make_board, scenario, dict(PROVISIONED, interval=120))
+    try:
+        wakes = wakes_until(board, at_s(scenario, "02:20"))
+    finally:
+        feeder.stop()
+    track = Track.from_scenario(scenario)
+    sent = hiker_frames(wakes)
+    assert all(f["fix"] == "gps" and f["sos"] is False for _, f in sent)
+    # every position within 100 m of where the hiker was at that wake
+    for t, f in sent:
+        lat, lon, _ = track.at((t - 0) * 1000)
+        assert abs(f["latitude"] - lat / 1e5) < 0.0009 and abs(f["longitude"] - lon / 1e5) < 0.0009, (t, f)
+    times = [t for t, _ in sent]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+
+    def within(span):
+        lo, hi = at_s(scenario, span[0]), at_s(scenario, span[1])
+        return [t for t in times if lo <= t < hi]
+    # walking: a frame at least every 5 minutes (plus a wake's slack)
+    for span in scenario["expect"]["moving"]:
+        ts = within(span)
+        assert len(ts) >= 3 and max(b - a for a, b in zip(ts, ts[1:])) <= 300 + 120, ts
+    # resting for 35 minutes: nothing after the stop was sent
+    assert within(scenario["expect"]["still"][0]) == []
+    assert max(gaps) >= 35 * 60
+    # the stop (the rest position) went out once the hiker was still: at B
+    stop = [f for t, f in sent if at_s(scenario, "01:20") <= t < at_s(scenario, "01:25")]
+    assert stop and (stop[-1]["latitude"], stop[-1]["longitude"]) == (22.406, 114.129)
+    # the first report after the rest comes as the hiker sets off again
+    assert [t for t in times if t >= at_s(scenario, "02:00")][0] <= at_s(scenario, "02:04")
