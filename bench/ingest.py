@@ -1,9 +1,12 @@
 """Fleet service figures: ingest throughput and page latency.
 
 1. ChirpStack "up" events per second through POST /ingest/chirpstack, the fleet
-   service running under waitress in its own process on 127.0.0.1, fed by
-   client threads over keep-alive connections: one event per request (as
-   ChirpStack sends them) and batches of 100 (our batch extension).
+   service running as in production (`cityfleet serve`: gunicorn, pre-forked
+   worker processes) on 127.0.0.1, fed by client threads over keep-alive
+   connections, each waiting for its answer before the next request: one event
+   per request (as ChirpStack sends them) with the default workers and with one
+   worker, and batches of 100 (our batch extension). Every event is checked
+   stored at the end.
 2. The raw ceiling in the same run: cbor2 decode of the same frames plus a
    batched SQLite insert (executemany, WAL) of readings, with no HTTP, JSON,
    dedupe or state; and the floor of the web stack: the same requests refused
@@ -17,7 +20,6 @@
 """
 import argparse
 import base64
-import http.client
 import json
 import os
 import random
@@ -47,7 +49,7 @@ def _percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
 
 
-# ---- 1. ingest through waitress
+# ---- 1. ingest through the production server
 
 def _ingest_setup(workdir, devices):
     from cryptography.fernet import Fernet
@@ -81,11 +83,13 @@ def _events(dev_euis, count, demo):
     return out
 
 
-def _start_server(workdir, db, port, threads):
+def _start_server(workdir, db, port, workers, threads):
+    # The service as it runs in production: `cityfleet serve` (gunicorn, pre-forked workers).
     env = dict(os.environ, CITYFLEET_DATABASE=db, CITYFLEET_INSTANCE=workdir, PYTHONPATH=ROOT)
-    proc = subprocess.Popen([sys.executable, "-m", "waitress", "--host=127.0.0.1", "--port=%d" % port,
-                             "--threads=%d" % threads, "--call", "fleet:create_app"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", "from tools.cli import main; main()", "serve", "--db", db,
+                             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                             "--threads", str(threads)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -93,57 +97,122 @@ def _start_server(workdir, db, port, threads):
             return proc
         except OSError:
             time.sleep(0.1)
-    proc.kill()
+    _stop(proc)
     raise RuntimeError("the fleet service did not start")
 
 
+def _stop(proc):
+    proc.terminate()            # gunicorn's master stops its workers
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def _request(path, token, body):
+    return (b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), token.encode(), len(body), body))
+
+
+def _exchange(sock, request, buf):
+    # Send one request and read its response over a keep-alive connection:
+    # (status, connection closed by the server?, bytes left over).
+    sock.sendall(request)
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("the server closed the connection without an answer")
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    length = next(int(x.split(b":")[1]) for x in lines if x.startswith(b"content-length:"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("the server closed the connection mid-answer")
+        rest += chunk
+    return int(lines[0][9:12]), b"connection: close" in lines, rest[length:]
+
+
 def _post_all(port, token, bodies, clients, path="/ingest/chirpstack?event=up", expect=200):
-    # Each client thread posts its share of bodies over one keep-alive connection.
+    # Each client thread posts its share of bodies, one request at a time, over one
+    # keep-alive connection, waiting for each answer before the next request. The
+    # requests are built beforehand and answers parsed minimally, so that the load
+    # generator takes as little as possible of the two cores it shares with the server.
     errors = []
-    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    requests = [_request(path, token, body) for body in bodies]
 
     def work(share):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        for body in share:
-            conn.request("POST", path, body=body, headers=headers)
-            r = conn.getresponse()
-            r.read()
-            if r.status != expect:
-                errors.append(r.status)
-        conn.close()
-    threads = [threading.Thread(target=work, args=(bodies[i::clients],)) for i in range(clients)]
+        try:
+            sock, buf = None, b""
+            for request in share:
+                if sock is None:
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    buf = b""
+                status, closed, buf = _exchange(sock, request, buf)
+                if status != expect:
+                    errors.append(status)
+                if closed:
+                    sock.close()
+                    sock = None
+            if sock is not None:
+                sock.close()
+        except Exception as e:          # a client failure must fail the run, not vanish in its thread
+            errors.append(repr(e))
+    threads = [threading.Thread(target=work, args=(requests[i::clients],)) for i in range(clients)]
     started = time.perf_counter()
+    cpu = time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if errors:
         raise RuntimeError("ingest answered %d errors (first %s)" % (len(errors), errors[0]))
-    return time.perf_counter() - started
+    return elapsed, cpu / len(bodies)
 
 
-def bench_ingest(events_count, workdir, clients=8, threads=4):
-    """Events per second through /ingest/chirpstack under waitress, single and batched."""
+def bench_ingest(events_count, workdir, clients=16, workers=2, threads=8):
+    """Events per second through /ingest/chirpstack under `cityfleet serve`: one event per
+    request with `workers` processes and with one, batches of 100, and the web stack's floor."""
+    from fleet.storage.base import connect
     app, db, token, euis, demo = _ingest_setup(workdir, 1000)
-    events = _events(euis, events_count * 2, demo)
+    events = _events(euis, events_count * 3, demo)
     single = [json.dumps(e).encode() for e in events[:events_count]]
-    batched = [json.dumps(events[i:i + 100]).encode() for i in range(events_count, 2 * events_count, 100)]
+    single_one = [json.dumps(e).encode() for e in events[events_count:2 * events_count]]
+    batched = [json.dumps(events[i:i + 100]).encode() for i in range(2 * events_count, 3 * events_count, 100)]
+    out = {"events": events_count, "client_threads": clients, "workers": workers, "server_threads": threads}
     port = _free_port()
-    proc = _start_server(workdir, db, port, threads)
+    proc = _start_server(workdir, db, port, 1, threads)
     try:
-        _post_all(port, token, single[:200], clients)            # warm up (these are then duplicates)
-        t_single = _post_all(port, token, single[200:], clients)
-        t_batch = _post_all(port, token, batched, min(clients, 4))
-        # The floor of HTTP, Flask and token auth: the same requests refused at once (unknown ?event=).
-        t_floor = _post_all(port, token, single[200:], clients, "/ingest/chirpstack?event=none", 400)
+        _post_all(port, token, single_one[:200], clients)        # warm up (these are then duplicates)
+        elapsed, _ = _post_all(port, token, single_one[200:], clients)
+        out["single_one_worker_events_per_s"] = (events_count - 200) / elapsed
     finally:
-        proc.terminate()
-        proc.wait(10)
-    return {"single_events_per_s": (events_count - 200) / t_single,
-            "batch100_events_per_s": events_count / t_batch,
-            "refused_requests_per_s": (events_count - 200) / t_floor,
-            "events": events_count, "client_threads": clients, "server_threads": threads,
-            "payloads": [base64.b64decode(e["data"]) for e in events[:events_count]]}
+        _stop(proc)
+    port = _free_port()
+    proc = _start_server(workdir, db, port, workers, threads)
+    try:
+        _post_all(port, token, single[:200], clients)
+        elapsed, client_cpu = _post_all(port, token, single[200:], clients)
+        out["single_events_per_s"] = (events_count - 200) / elapsed
+        out["client_cpu_us_per_request"] = client_cpu * 1e6
+        out["batch100_events_per_s"] = events_count / _post_all(port, token, batched, min(clients, 4))[0]
+        # The floor of HTTP, Flask and token auth: the same requests refused at once (unknown ?event=).
+        out["refused_requests_per_s"] = (events_count - 200) / _post_all(
+            port, token, single[200:], clients, "/ingest/chirpstack?event=none", 400)[0]
+    finally:
+        _stop(proc)
+    conn = connect(db)
+    stored = conn.execute("SELECT COUNT(*) FROM uplinks").fetchone()[0]
+    conn.close()
+    if stored != 3 * events_count:
+        raise RuntimeError("%d events posted, %d stored" % (3 * events_count, stored))
+    out["payloads"] = [base64.b64decode(e["data"]) for e in events[:events_count]]
+    return out
 
 
 # ---- 2. the raw ceiling
@@ -281,10 +350,12 @@ def report(figures):
     """The figures as text lines."""
     i, r, p = figures["ingest"], figures["raw_ceiling"], figures["pages"]
     lines = [
-        "fleet ingest (ChirpStack up events through /ingest/chirpstack, waitress on 127.0.0.1, %d client threads)"
-        % i["client_threads"],
-        "  one event per request   %8.0f events/s" % i["single_events_per_s"],
-        "  100 events per request  %8.0f events/s" % i["batch100_events_per_s"],
+        "fleet ingest (ChirpStack up events through /ingest/chirpstack, `cityfleet serve` on 127.0.0.1:"
+        " gunicorn, %d threads per worker; %d client threads on the same machine)" % (i["server_threads"], i["client_threads"]),
+        "  one event per request, %d workers  %8.0f events/s   (the client: %.0f us of CPU per request)"
+        % (i["workers"], i["single_events_per_s"], i["client_cpu_us_per_request"]),
+        "  one event per request, 1 worker   %8.0f events/s" % i["single_one_worker_events_per_s"],
+        "  100 events per request            %8.0f events/s" % i["batch100_events_per_s"],
         "  raw ceiling (cbor2 decode + batched SQLite insert, same run) %8.0f events/s" % r["events_per_s"],
         "  HTTP + Flask + token check alone (requests refused at once) %8.0f requests/s" % i["refused_requests_per_s"],
         "fleet pages (%d devices, %d of them with %d days of hourly readings: %d uplinks; loaded in %.0f s)"

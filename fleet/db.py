@@ -5,6 +5,7 @@ last connection to close checkpoints the whole log), so each thread of the
 server keeps its own connection; the teardown only makes sure no transaction
 is left open.
 """
+import os
 import threading
 
 from flask import current_app, g
@@ -19,8 +20,10 @@ def get_store():
     if "store" not in g:
         local = current_app.extensions[_EXTENSION]
         store = getattr(local, "store", None)
-        if store is None:
+        if store is None or local.pid != os.getpid():
+            # New, or inherited through a fork: a SQLite connection never crosses a fork.
             store = local.store = Store(current_app.config["DATABASE"])
+            local.pid = os.getpid()
         g.store = store
     return g.store
 
@@ -28,9 +31,17 @@ def get_store():
 def release_store(exc=None):
     """End of request: roll back anything a failed request left open."""
     store = g.pop("store", None)
-    if store is not None and store.conn.in_transaction:
-        store.conn.execute("ROLLBACK")
-        store._depth = 0
+    if store is not None and (store._depth or store.conn.in_transaction):
+        store.abort()
+
+
+def close_thread_store(app):
+    """Close this thread's connection to the app's database (before a server forks)."""
+    local = app.extensions[_EXTENSION]
+    store = getattr(local, "store", None)
+    if store is not None and getattr(local, "pid", None) == os.getpid():
+        store.close()
+    local.store = None
 
 
 def init_app(app):

@@ -52,19 +52,25 @@ def _quarantine(store, event, raw, outcome):
 def ingest(store, source, kind, items, scope=None):
     """Normalise and store events in one transaction; rejected ones go to quarantine.
 
+    The transaction may be shared with concurrent requests (Store.grouped): this
+    request's events commit all together or not at all, and before it returns.
+
     Raises errors.BadRequest (nothing written) when any event is malformed.
     Returns one result dict per event.
     """
     events = _normalise(source, kind, items)
-    results = []
-    with store.transaction():
+
+    def write(store):
+        results = []
         for event, item in zip(events, items):
             outcome = pipeline.process(store, event, scope)
             result = outcome.as_dict()
             if outcome.status == "rejected":
                 result["quarantine_id"] = _quarantine(store, event, {"kind": kind, "body": item}, outcome)
             results.append(result)
-    return results
+        return results
+    # Concurrent requests share one commit (group commit); each answers only after it.
+    return store.grouped(write)
 
 
 def _answer(results, batch):

@@ -41,16 +41,21 @@ def _fail(e):
 @_DB
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
-def serve(db_path, host, port, threads):
-    """Run the fleet service under waitress (a production WSGI server)."""
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker process.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Worker processes (default: one per core, at least 2).")
+def serve(db_path, host, port, threads, workers):
+    """Run the fleet service under gunicorn (a production WSGI server), pre-forked into workers."""
     import logging
 
-    import waitress
+    from fleet import server
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = _app(db_path)
-    click.echo("cityfleet serving %s on http://%s:%d/" % (app.config["DATABASE"], host, port))
-    waitress.serve(app, host=host, port=port, threads=threads, ident="cityfleet")
+    workers = workers or server.default_workers()
+    click.echo("cityfleet serving %s on http://%s:%d/ (%d workers x %d threads)"
+               % (app.config["DATABASE"], host, port, workers, threads))
+    server.serve(app, host=host, port=port, workers=workers, threads=threads)
 
 
 @click.group()
@@ -261,8 +266,8 @@ def demo_seed(db_path, days):
 @click.option("--fresh", is_flag=True, help="Delete the database first and seed anew.")
 def demo_run(db_path, host, port, fresh):
     """Seed the demo city if the database is new, print the logins, and serve it."""
-    import waitress
     from fleet import demo as demo_mod
+    from fleet import server
     db_path = os.path.abspath(db_path or "instance/demo.db")
     if fresh:
         for suffix in ("", "-wal", "-shm"):
@@ -278,7 +283,7 @@ def demo_run(db_path, host, port, fresh):
     click.echo("logins (password %s):" % demo_mod.PASSWORD)
     for username, role, dept in demo_mod.USERS:
         click.echo("  %-6s %s%s" % (username, role, " of " + dept if dept else ""))
-    waitress.serve(app, host=host, port=port, threads=8, ident="cityfleet")
+    server.serve(app, host=host, port=port)
 
 
 COMMANDS = (serve, user, token, department, device, demo)

@@ -79,29 +79,98 @@ def test_keys_live_beside_the_database(db, tmp_path):
     assert stat.S_IMODE(mode) == 0o600
 
 
-def test_serve_runs_the_app_under_waitress(tmp_path):
-    import os
+def _free_port():
     import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(tmp_path, *args):
+    import os
     import subprocess
     import sys
     import time
     import urllib.request
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     cmd = [sys.executable, "-c", "from tools.cli import main; main()", "serve", "--db", str(tmp_path / "s.db"),
-           "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ))
+           "--host", "127.0.0.1", "--port", str(port)] + list(args)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ),
+                            start_new_session=True)
+    deadline = time.time() + 30
+    while True:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/api/openapi.json" % port, timeout=2) as r:
+                assert r.status == 200 and r.headers["Server"].startswith("gunicorn")
+                return proc, port
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise AssertionError("the service did not start: %s" % proc.stdout.read().decode()[-2000:])
+            time.sleep(0.2)
+
+
+def _stop(proc):
+    proc.terminate()
     try:
-        deadline = time.time() + 20
-        while True:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/api/openapi.json" % port, timeout=1) as r:
-                    assert r.status == 200 and r.headers["Server"] == "cityfleet"
-                    break
-            except OSError:
-                assert time.time() < deadline, "the service did not start"
-                time.sleep(0.2)
+        return proc.wait(20)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_serve_runs_the_app_under_gunicorn(tmp_path):
+    proc, _ = _serve(tmp_path)
+    assert _stop(proc) == 0                     # SIGTERM: a graceful stop
+    assert b"2 workers x 8 threads" in proc.stdout.read()
+
+
+def test_serve_with_worker_processes_ingests_concurrent_events(tmp_path):
+    # Two worker processes, many concurrent single-event posts: every event is stored
+    # exactly once (duplicates answered as such), with its reading and device state.
+    import json
+    import threading
+    import urllib.request
+    from tests.fleet.conftest import DATA_KEY, bay_frame, up_event
+    from fleet import auth, create_app, registry
+    from fleet.crypto import SecretBox
+    app = create_app(instance_path=str(tmp_path), overrides={"DATABASE": str(tmp_path / "s.db"),
+                                                             "DATA_KEY": DATA_KEY})
+    store = Store(app.config["DATABASE"])
+    store.add_department("TD", "Transport")
+    _, token = auth.create_token(store, "cs", auth.INTEGRATION, None)
+    ident = auth.Identity("user", 0, "test", auth.ADMIN, None)
+    euis = [b["lorawan"]["dev_eui"] for b in registry.register(
+        store, SecretBox(DATA_KEY), ident, [{"kind": "parking_bay", "board": "esp32-devkitc", "department": "TD"}
+                                            for _ in range(4)], registry.DEFAULT_BOARDS)]
+    events = [up_event(euis[n % 4], bay_frame(changes=n), f_cnt=n // 4 + 1, dedup="d-%d" % n) for n in range(120)]
+    proc, port = _serve(tmp_path, "--workers", "2", "--threads", "4")
+    statuses, pids = [], set()
+    try:
+        def post(share):
+            for e in share:
+                req = urllib.request.Request("http://127.0.0.1:%d/ingest/chirpstack?event=up" % port,
+                                             data=json.dumps(e).encode(), method="POST",
+                                             headers={"Authorization": "Bearer " + token,
+                                                      "Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    statuses.append(json.loads(r.read())["status"])
+        # Every event twice, from different threads: the second copy is a duplicate.
+        threads = [threading.Thread(target=post, args=((events + events)[i::8],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        import subprocess
+        pids = set(subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split())
+    finally:
+        assert _stop(proc) == 0
+    assert len(pids) == 2                                   # two worker processes served
+    assert sorted(statuses) == ["duplicate"] * 120 + ["stored"] * 120
+    assert store._scalar("SELECT COUNT(*) FROM uplinks") == 120
+    assert store._scalar("SELECT COUNT(*) FROM readings_parking_bay") == 120
+    assert store._scalar("SELECT COUNT(DISTINCT dedup_id) FROM uplinks") == 120
+    for eui in euis:
+        d = store.device_by_eui(eui)
+        assert d["status"] == "active" and d["battery"] == 85
+    store.close()
