@@ -30,6 +30,7 @@ class Scheduler:
         # ctx: the App (config, board, queue, transport, log, wake state, reset cause).
         self.ctx = ctx
         self.watchdog = Watchdog(ctx.wdt, WDT_TIMEOUT_MS)
+        self.cycles = 0   # cycles run by this scheduler (light sleep keeps it between cycles)
 
     def progress(self, step):
         self.watchdog.progress(step)
@@ -54,8 +55,9 @@ class Scheduler:
         ctx.wake.profile = ctx.profile.save()
 
     def status_due(self):
+        # The first cycle after a reset, then every status_every cycles (deep or light sleep).
         st = self.ctx.wake
-        if self.ctx.reset_cause != machine.DEEPSLEEP_RESET or st.status_in <= 0:
+        if (self.cycles == 0 and self.ctx.reset_cause != machine.DEEPSLEEP_RESET) or st.status_in <= 0:
             st.status_in = self.ctx.config["status_every"]
             return True
         st.status_in -= 1
@@ -176,5 +178,6 @@ class Scheduler:
 
     def run_cycle(self):
         asyncio.run(self.cycle())
+        self.cycles += 1
         self.ctx.wake.cycle += 1
         self.ctx.wake.streak = 0

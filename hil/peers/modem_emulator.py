@@ -346,7 +346,7 @@ class ModemEmulator:
         self._fail_joins = n
 
     def busy(self, n):
-        """The next n AT+SEND/AT+JOIN are answered AT_BUSY_ERROR (the MAC is busy)."""
+        """The next n AT+SEND are answered AT_BUSY_ERROR (the MAC is busy)."""
         self._busy = n
 
     def hang_sends(self, n):
@@ -582,9 +582,6 @@ class ModemEmulator:
             return AT_PARAM_ERROR
         if vals and vals[0] == 0:
             return OK            # stop joining
-        if self._busy:
-            self._busy -= 1
-            return AT_BUSY_ERROR
         if self.busy_until is not None:
             return AT_BUSY_ERROR
         now = self.clock()
