@@ -21,6 +21,7 @@ def _vb_boot():
     import vasyncio
     import vmachine
     import vesp32
+    import vbluetooth
     import vflash
     import i2cbase  # noqa: F401 - model base, loaded before the host fs goes away
     for spec_list in cfg.get("world", {}).get("i2c", {}).values():
@@ -33,11 +34,36 @@ def _vb_boot():
     sys.modules["_asyncio"] = vasyncio
     sys.modules["machine"] = vmachine
     sys.modules["esp32"] = vesp32
+    sys.modules["bluetooth"] = vbluetooth
+    rom = cfg.get("rom") and _vb_rom(cfg["rom"])
     vflash.mount(cfg["image"], cfg["blocks"])
     os.chdir("/")
-    sys.path[:] = ["", ".frozen", "/lib"]
+    sys.path[:] = ["", ".frozen", "/rom", "/rom/lib", "/lib"] if rom else ["", ".frozen", "/lib"]
     vclock.emit("booted %d" % vclock.CLOCK.now_ms())
     return cfg.get("raw_repl", False)
+
+
+def _vb_rom(path):
+    # The ROMFS partition (a MicroPython build with MICROPY_VFS_ROM and a
+    # partition table with a romfs partition, partitions-4MiB-romfs.csv): read
+    # in place as the ESP32 maps it (see hil/vm.py: the image lies outside the
+    # heap), mounted at /rom, with /rom and /rom/lib on sys.path ahead of /lib.
+    # A partition without a ROMFS header is left unmounted, as on the board.
+    import os
+    import vfs
+    where = os.getenv("VBOARD_ROM")
+    if where:
+        import uctypes
+        addr, size = where.split(":")
+        rom = uctypes.bytearray_at(int(addr), int(size))
+    else:
+        with open(path, "rb") as f:
+            rom = f.read()
+    try:
+        vfs.mount(vfs.VfsRom(rom), "/rom")
+    except OSError:
+        return False
+    return True
 
 
 def _vb_run(name, g):
@@ -65,7 +91,7 @@ _vb_raw = _vb_boot()
 _vb_run("boot.py", globals())
 if not _vb_raw:
     _vb_run("main.py", globals())
-del _vb_boot, _vb_raw
+del _vb_boot, _vb_raw, _vb_rom
 __import__("vclock").emit("repl")
 del _vb_run
 try:
