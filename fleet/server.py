@@ -30,10 +30,12 @@ class _Gunicorn(BaseApplication):
         super().__init__()
 
     def load_config(self):
+        """Apply the settings given (gunicorn's hook)."""
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
     def load(self):
+        """The WSGI app (gunicorn's hook)."""
         return self.application
 
 
