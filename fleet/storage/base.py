@@ -268,7 +268,12 @@ class BaseStore:
             raise
         self._depth -= 1
         if self._depth == 0:
-            self._end("COMMIT")
+            try:
+                self._end("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:    # a failed COMMIT (a deferred constraint) leaves it open
+                    self._end("ROLLBACK")
+                raise
         else:
             self.conn.execute("RELEASE " + name)
 
