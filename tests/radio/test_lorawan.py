@@ -347,3 +347,84 @@ def test_at_driver_against_the_modules_answers(lora, collector):
     modem.mute = True
     out = board.exec("print('R', repr(check(m.joined)))", timeout=30)
     assert "timeout AT+NJS=?" in out
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    """The real fleet service on a temporary database, served over HTTP: (app, url, integration token)."""
+    from werkzeug.serving import make_server
+
+    from fleet import create_app
+    from tests.fleet.conftest import DATA_KEY, make_token
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "fleet.db"), "SECRET_KEY": "test",
+                      "DATA_KEY": DATA_KEY, "BOARDS_DIR": str(tmp_path / "no-boards")},
+                     instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        from fleet.db import get_store
+        get_store().add_department("TD", "Transport Department")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, "http://127.0.0.1:%d/ingest/chirpstack" % server.server_port, make_token(app, "integration")
+    server.shutdown()
+
+
+def test_the_fleet_stores_what_the_board_sent(make_board, fleet):
+    from tests.fleet.conftest import register
+    app, url, token = fleet
+    bundle = register(app, name="bay-001", location="Wan Chai")
+    ids = bundle["lorawan"]
+    config = dict(CONFIG, dev_eui=ids["dev_eui"], join_eui=ids["join_eui"], app_key=ids["app_key"],
+                  device_key=bundle["seal"]["device_key"], interval=300)
+    board = make_board(scenario=WORLD)
+    modem = ModemEmulator(board.uarts["lora_uart"], board.vboard.now_ms, url=url, seed=3, device_name="bay-001",
+                          headers={"Authorization": "Bearer " + token},
+                          devices={ids["dev_eui"]: ids["app_key"]}).start()
+    try:
+        install(board, config, {"parking_bay": COUNTING_APP})
+        modem.wait_for(lambda m: len([p for p in m.posted if p[0] == "up"]) >= 5, timeout=120)
+        modem.integration.idle()
+        posted = modem.posted
+        sent = printed(board, len(posted) - 1)
+    finally:
+        modem.stop()
+    assert [(e, status) for e, _, status, _ in posted] == [(e, 200) for e, _, _, _ in posted]
+    assert posted[0][0] == "join" and posted[0][3]["status"] == "recorded"
+    assert {answer["status"] for e, _, _, answer in posted if e == "up"} == {"stored"}
+    with app.app_context():
+        from fleet.db import get_store
+        store = get_store()
+        device = store.device(bundle["device"]["id"])
+        uplinks = list(reversed(store.uplinks(device["id"], limit=100)))
+    assert [bytes.fromhex(u["payload"]) for u in uplinks] == sent[:len(uplinks)]
+    assert [u["f_cnt"] for u in uplinks] == list(range(len(uplinks)))
+    assert all(u["sf"] == 10 and u["gateways"] >= 1 and u["rssi"] < -30 for u in uplinks)
+    counts = [u["fields"]["changes"] for u in uplinks if u["frame_kind"] == "parking_bay"]
+    assert counts == list(range(1, len(counts) + 1))
+
+
+def test_time_sync_status_request_and_reboot_downlinks(lora, collector):
+    board, modem = lora
+    modem.enqueue_downlink(2, frames.encode("time_sync", {"time": 1800000000}))
+    modem.enqueue_downlink(2, frames.encode("status_request", {}))
+    modem.enqueue_downlink(2, frames.encode("reboot", {"delay": 5}))
+    install(board, dict(CONFIG, interval=300), {"parking_bay": COUNTING_APP})
+    board.expect(rb"rst:0xc \(SW_CPU_RESET\)", timeout=60)
+    # The clock follows the network (log lines carry time.time(), counted from 2000).
+    import re
+    assert re.search(rb"(\d+) I clock set by the network", board.log).group(1).startswith(b"8533152")
+    collector.wait(lambda c: kinds(c.ups()).count("status") >= 3)
+    assert kinds(collector.ups())[:6] == ["status", "counters", "parking_bay", "status", "counters", "status"]
+    assert b"reboot requested by the network, in 5 s" in board.log
+
+
+def test_link_model_is_seeded_and_fades_with_distance():
+    from hil.peers.modem_emulator import DEFAULT_GATEWAYS, LinkModel
+    near = [LinkModel(seed=5).uplink(10, 125000) for _ in range(2)]
+    assert [[(g.id, r, s) for g, r, s in x] for x in near][0] == [[(g.id, r, s) for g, r, s in x] for x in near][1]
+    far = LinkModel(seed=5, latitude=22.9, longitude=114.9)        # 100 km away: nobody hears it
+    assert far.uplink(12, 125000) == []
+    sf7 = sum(bool(LinkModel(seed=s, latitude=22.20, longitude=114.30).uplink(7, 125000)) for s in range(40))
+    sf12 = sum(bool(LinkModel(seed=s, latitude=22.20, longitude=114.30).uplink(12, 125000)) for s in range(40))
+    assert sf12 > sf7            # a higher spreading factor reaches further
+    assert DEFAULT_GATEWAYS[0].id == "0016c001f153a14c"
