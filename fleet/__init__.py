@@ -7,11 +7,20 @@ import os
 
 from flask import Flask
 
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:"),
+)
+
 
 def create_app(test_config=None, instance_path=None, overrides=None):
     """Build the app: settings (overrides win over the environment), storage migrated, every blueprint."""
     instance_path = instance_path or os.environ.get("CITYFLEET_INSTANCE")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    from fleet.auth import SessionInterface
+    app.session_interface = SessionInterface()
     from fleet import config
     config.load(app, test_config, overrides)
     os.makedirs(os.path.dirname(os.path.abspath(app.config["DATABASE"])), exist_ok=True)
@@ -25,10 +34,11 @@ def create_app(test_config=None, instance_path=None, overrides=None):
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
+        # Each one unless the view set it (one pass over the headers: every request pays this).
+        present = {key.lower() for key, _ in response.headers}
+        for key, value in _SECURITY_HEADERS:
+            if key.lower() not in present:
+                response.headers.add(key, value)
         return response
 
     return app

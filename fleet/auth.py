@@ -5,6 +5,7 @@ import threading
 import time
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from fleet import crypto, errors
 from fleet.db import get_store
@@ -18,6 +19,17 @@ READERS = (ADMIN, OPERATOR, VIEWER)
 WRITERS = (ADMIN, OPERATOR)
 PROVISIONERS = (ADMIN, OPERATOR, TECHNICIAN)
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the cookie signer for a request
+    that sends no session cookie (network servers and API clients with tokens)."""
+
+    def open_session(self, app, request):
+        """The request's session: a new, empty one when it sends no session cookie."""
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 class Identity:

@@ -320,3 +320,14 @@ class BaseStore:
             sql = _INSERTS[(table, keys)] = "INSERT INTO %s (%s) VALUES (%s)" % (
                 table, ", ".join(keys), ", ".join("?" * len(keys)))
         return self.db.execute(sql, [row[k] for k in keys]).lastrowid
+
+    def _insert_many(self, table, rows):
+        # Plain INSERTs of rows that share their columns (the first row's), one statement.
+        keys = tuple(rows[0])
+        sql = _INSERTS.get((table, keys))
+        if sql is None:
+            sql = _INSERTS[(table, keys)] = "INSERT INTO %s (%s) VALUES (%s)" % (
+                table, ", ".join(keys), ", ".join("?" * len(keys)))
+        if self.db._tracer:
+            self.db._tracer(sql, None)
+        self.conn.executemany(sql, [[row[k] for k in keys] for row in rows])

@@ -50,8 +50,8 @@ class TrafficMixin:
             raise
 
     def _add_receptions(self, uplink_id, receptions):
-        for r in receptions:
-            self._insert("receptions", dict(r, uplink_id=uplink_id))
+        if receptions:
+            self._insert_many("receptions", [dict(r, uplink_id=uplink_id) for r in receptions])
 
     def _touch_device(self, device_id, at, state):
         # SET expressions read the row as it was, so last_seen below is the previous one.
