@@ -70,6 +70,22 @@ def thresholds(config):
     return t
 
 
+def _elapsed(now_s, since_s, period_s):
+    # A period is over a little early (an eighth, at most 30 s): wakes are not
+    # exactly on the period's grid (a button press wakes the board between them).
+    return now_s - since_s >= period_s - min(period_s // 8, 30)
+
+
+def _stale(fix, slack_s=5):
+    # An epoch stamped well before the board's clock (buffered before the
+    # wake) says nothing about now. Only checked once the clock is set (after 2020).
+    now = time.time()
+    if fix.time is None or now < 631152000:
+        return False
+    behind = (now % 86400 - fix.time) % 86400
+    return slack_s < behind < 86400 - slack_s
+
+
 def step_m2(a_lat, a_lon, b_lat, b_lon):
     # Squared distance in m^2 between two positions in 1e-5 degree (flat earth: fine for metres).
     dy = (b_lat - a_lat) * _M_LAT // 10000
@@ -118,9 +134,12 @@ class Sensors:
         nofix = 0
         waited = 0
         limit = self.t["gnss_wait_s"] * 1000
+        g.flush()
+        fix = None
         while waited < limit:
-            if g.feed():
-                if g.fix.has_position():
+            if g.feed() and not _stale(g.fix):
+                fix = g.fix
+                if fix.has_position():
                     break
                 nofix += 1
                 if nofix >= self.t["gnss_nofix_epochs"]:
@@ -130,7 +149,7 @@ class Sensors:
             progress("gnss")
             await asyncio.sleep_ms(50)
             waited += 50
-        return g.fix, sos
+        return fix, sos
 
     async def read(self, progress):
         sos = await self._long_press(progress)     # a press that woke the board, or held now
@@ -225,8 +244,8 @@ class Profile:
         due = self.last_sent is None or changed or regained
         if not due:
             period = self.t["moving_every_s"] if moving else self.t["still_every_s"]
-            due = now_s - self.last_sent >= period
-        if self.sos and (self.sos_sent is None or now_s - self.sos_sent >= self.t["sos_every_s"]):
+            due = _elapsed(now_s, self.last_sent, period)
+        if self.sos and (self.sos_sent is None or _elapsed(now_s, self.sos_sent, self.t["sos_every_s"])):
             due = True
         if not due:
             return []

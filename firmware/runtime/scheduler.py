@@ -169,6 +169,9 @@ class Scheduler:
                 self.send_status()
             await self.sample()
             await self.transmit()
+            if self.ctx.profile is not None:
+                # downlinks taken while sending (an alarm_ack) change the profile's state too
+                self.ctx.wake.profile = self.ctx.profile.save()
             self.progress("done")
         finally:
             feeder.cancel()

@@ -191,20 +191,33 @@ def start_hiker(make_board, scenario, config=None, lora=False):
     return board, feeder.start()
 
 
+class Wakes:
+    """The board's wakes, read off the console: [time, fix, lat, lon, sos, [(kind, fields)]]."""
+
+    def __init__(self, board):
+        self.board = board
+        self.pending = None
+
+    def until(self, end_s, timeout=30):
+        # Every wake before the first one at or after end_s, with its frames
+        # (that wake is kept for the next call).
+        out = [self.pending] if self.pending else []
+        self.pending = None
+        while True:
+            m = self.board.expect(LINE, timeout=timeout)
+            if m.group(1):
+                wake = [int(m.group(1)), m.group(2).decode(), m.group(3).decode(), m.group(4).decode(),
+                        m.group(5) == b"1", []]
+                if wake[0] >= end_s:
+                    self.pending = wake
+                    return out
+                out.append(wake)
+            elif out:
+                out[-1][5].append(wire.decode(bytes.fromhex(m.group(6).decode())))
+
+
 def wakes_until(board, end_s, timeout=30):
-    # [(time, fix, lat, lon, sos, [(kind, fields)])] per wake, read off the console
-    # until a wake at or after end_s.
-    out = []
-    while True:
-        m = board.expect(LINE, timeout=timeout)
-        if m.group(1):
-            out.append([int(m.group(1)), m.group(2).decode(), m.group(3).decode(), m.group(4).decode(),
-                        m.group(5) == b"1", []])
-            if out[-1][0] >= end_s:
-                # the frames of this last wake follow at once
-                return out
-        elif out:
-            out[-1][5].append(wire.decode(bytes.fromhex(m.group(6).decode())))
+    return Wakes(board).until(end_s, timeout)
 
 
 def hiker_frames(wakes):
@@ -244,3 +257,54 @@ def test_trail_on_the_virtual_t_beam(make_board):
     assert stop and (stop[-1]["latitude"], stop[-1]["longitude"]) == (22.406, 114.129)
     # the first report after the rest comes as the hiker sets off again
     assert [t for t in times if t >= at_s(scenario, "02:00")][0] <= at_s(scenario, "02:04")
+
+
+def test_valley_without_fix_sends_no_position_on_the_virtual_t_beam(make_board):
+    scenario = load("hiker_valley.json")
+    board, feeder = start_hiker(make_board, scenario, dict(PROVISIONED, interval=120))
+    try:
+        wakes = wakes_until(board, at_s(scenario, "01:28"))
+    finally:
+        feeder.stop()
+    lost = (at_s(scenario, "01:06:01"), at_s(scenario, "01:20"))
+    sent = hiker_frames(wakes)
+    blind = [(t, f) for t, f in sent if lost[0] <= t < lost[1]]
+    # the board kept reporting on the moving schedule, with no position at all
+    assert len(blind) >= 2 and all(f["fix"] == "none" and f["latitude"] is None and f["longitude"] is None
+                                   for _, f in blind)
+    assert all(w[1] == "none" and w[2] == "None" for w in wakes if lost[0] + 5 <= w[0] < lost[1])
+    # the first wake with a fix again sends its position at once
+    back = [(t, f) for t, f in sent if t >= lost[1]]
+    assert back[0][0] <= lost[1] + 120 and back[0][1]["fix"] == "gps"
+    assert abs(back[0][1]["latitude"] - 22.392) < 0.0009
+
+
+def test_sos_press_wakes_the_board_and_repeats_until_acknowledged(make_board):
+    from hil.peers.modem_emulator import ModemEmulator
+    scenario = load("hiker_sos.json")
+    board, feeder = start_hiker(make_board, scenario, lora=True)
+    modem = ModemEmulator(board.uarts["lora_uart"], board.vboard.now_ms, seed=5).start()
+    try:
+        reader = Wakes(board)
+        wakes = reader.until(at_s(scenario, "01:10:30"), timeout=60)
+        before, sos = wakes[:-1], wakes[-1]
+        # the bump woke the board (ext0) but raised nothing
+        bump = at_s(scenario, "01:04:30")
+        assert any(bump <= w[0] < bump + 5 and not w[4] for w in before)
+        assert not any(f["sos"] for _, f in hiker_frames(before))
+        assert sos[4], sos
+        # the press woke the board: the SOS is sent within seconds, not at the next wake
+        assert sos[0] - at_s(scenario, "01:10:00") <= 10
+        assert [f["sos"] for k, f in sos[5] if k == "hiker_tracker"] == [True]
+        modem.enqueue_downlink(2, wire.encode("alarm_ack", {"alarm": "sos"}))
+        later = reader.until(at_s(scenario, "01:15"), timeout=60)
+    finally:
+        feeder.stop()
+        modem.stop()
+    # Repeated at the next wake (a minute later); the ack comes in that uplink's
+    # receive window, and no SOS frame follows it (the hiker rests: nothing else is due).
+    flags = [(t, f["sos"]) for t, f in hiker_frames(later)]
+    assert [s for t, s in flags] == [True], flags
+    assert 50 <= flags[0][0] - sos[0] <= 70
+    assert b"downlink alarm_ack" in board.log
+    assert len(later) >= 3 and not any(w[4] for w in later)
