@@ -1,0 +1,223 @@
+# Water main: pressure and flow of a district meter point.
+#
+# Sensors: a 4-20 mA pressure transducer across a 150 ohm shunt into an
+# ADS1115 on i2c0 (sensors/pressure.py, sensors/ads1115.py), the
+# electromagnetic flow meter over Modbus RTU on the rs485 bus
+# (sensors/flowmeter.py, radio/modbus.py), the battery through the ADC.
+# Each wake samples the pressure fast for a short window (window_s at
+# sample_ms) to catch transients, then reads the flow once.
+#
+# Profile decisions, each wake (config["interval"] apart):
+#   - periodic: a water_main frame every report_every_s, with the window
+#     pressure (mean), the flow, and the lowest and highest pressure seen in
+#     every window since the last frame (the frame sends them as whole 10 kPa
+#     steps below/above the pressure, rounded outward, at most 230 kPa away);
+#   - transient: a window whose max - min reaches transient_kpa is sent at once;
+#   - burst: the pressure fell by burst_drop_kpa or more since the last wake
+#     while the flow rose by burst_flow_cls (0.01 L/s) or more: sent at once,
+#     then at every wake until an alarm_ack for "burst" arrives or the
+#     pressure recovers to within half the drop of where it was;
+#   - minimum night flow: between 02:00 and 04:00 local time (tz_offset_min
+#     east of UTC, Hong Kong's 480 by default) the lowest flow of the wakes is
+#     kept; at the first wake after 04:00 one extra frame carries it as its
+#     flow, with the pressure of that wake and the night's pressure range. A
+#     rising night flow is the leak indicator (the fleet compares nights).
+# Thresholds (config["thresholds"], integers; defaults below). A config
+# downlink's threshold_high sets burst_flow_cls and threshold_low sets
+# burst_drop_kpa (the burst pair): the runtime stores them as thresholds
+# "high" and "low", read at every decision.
+import time
+
+import machine
+
+from runtime import board as boardfile
+from runtime import status
+
+DEFAULTS = {
+    "report_every_s": 900,     # periodic frame
+    "window_s": 5,             # fast sampling window per wake
+    "sample_ms": 50,           # pressure sample period in the window
+    "transient_kpa": 150,      # window swing (max - min) sent at once
+    "burst_drop_kpa": 100,     # pressure drop since the last wake ...
+    "burst_flow_cls": 500,     # ... with a flow rise (0.01 L/s) = burst
+    "night_start_min": 120,    # 02:00 local
+    "night_end_min": 240,      # 04:00 local
+    "tz_offset_min": 480,      # Hong Kong, UTC+8
+    "shunt_ohm": 150,
+    "range_kpa": 1600,         # the transducer's 20 mA pressure (4 mA is 0)
+    "pressure_channel": 0,     # ADS1115 input
+    "adc_address": 0x48,
+    "meter_unit": 1,           # Modbus address of the flow meter
+}
+
+
+def thresholds(config):
+    t = dict(DEFAULTS)
+    given = config.get("thresholds") or {}
+    for k in DEFAULTS:
+        v = given.get(k)
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+            t[k] = v
+    for key, name in (("high", "burst_flow_cls"), ("low", "burst_drop_kpa")):
+        v = given.get(key)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            t[name] = v
+    return t
+
+
+class Sensors:
+    def __init__(self, board, config):
+        self.board = board
+        self.t = t = thresholds(config)
+        self.pressure = None
+        self.meter = None
+        self.errors = []
+        spec = boardfile.bus(board, "i2c0")
+        if spec is None:
+            self.errors.append("no i2c0 bus")
+        else:
+            from sensors.ads1115 import ADS1115
+            from sensors.pressure import PressureTransducer
+            i2c = machine.I2C(spec["id"], scl=machine.Pin(spec["scl"]), sda=machine.Pin(spec["sda"]),
+                              freq=spec.get("freq", 400000))
+            adc = ADS1115(i2c, address=t["adc_address"], rate=860)
+            self.pressure = PressureTransducer(adc, channel=t["pressure_channel"], shunt_ohm=t["shunt_ohm"],
+                                               low_kpa=0.0, high_kpa=t["range_kpa"])
+        try:
+            from radio.modbus import open_bus
+            from sensors.flowmeter import FlowMeter
+            self.meter = FlowMeter(open_bus(board, timeout_ms=500, retries=2), t["meter_unit"])
+        except Exception as e:   # no rs485 bus on this board: pressure only
+            self.errors.append("flow meter: %s" % (e,))
+
+    async def _window(self, progress):
+        # (mean, min, max) kPa over the window; raises the first sensor error.
+        import asyncio
+        n = 0
+        total = 0.0
+        lo = hi = None
+        samples = max(1, self.t["window_s"] * 1000 // max(self.t["sample_ms"], 1))
+        for i in range(samples):
+            p = self.pressure.read_kpa()
+            n += 1
+            total += p
+            lo = p if lo is None or p < lo else lo
+            hi = p if hi is None or p > hi else hi
+            progress("pressure")
+            if i + 1 < samples:
+                await asyncio.sleep_ms(self.t["sample_ms"])
+        return total / n, lo, hi
+
+    async def read(self, progress):
+        out = {"battery_mv": status.battery_mv(self.board), "pressure": None, "pressure_min": None,
+               "pressure_max": None, "flow": None, "errors": list(self.errors)}
+        if self.pressure is not None:
+            try:
+                out["pressure"], out["pressure_min"], out["pressure_max"] = await self._window(progress)
+            except Exception as e:   # LoopError, SensorError
+                out["errors"].append(str(e))
+        if self.meter is not None:
+            progress("flow")
+            try:
+                out["flow"] = self.meter.read()["flow"]
+            except Exception as e:   # ModbusError and friends
+                out["errors"].append("flow meter: %s" % (e,))
+        for e in out["errors"]:
+            print("sensor error " + e)
+        if out["pressure"] is not None and out["flow"] is not None:
+            print("water %d p %.1f min %.1f max %.1f flow %.2f" % (
+                time.time(), out["pressure"], out["pressure_min"], out["pressure_max"], out["flow"]))
+        else:
+            print("water %d no reading" % time.time())
+        return out
+
+
+_SPAN = 2300   # 230 kPa in 0.1 kPa: the water_main frame's widest pressure_min/max
+
+
+def _dk(kpa):
+    return int(kpa * 10 + 0.5)          # kPa -> 0.1 kPa, the frame's step
+
+
+def _cl(lps):
+    return int(lps * 100 + (0.5 if lps >= 0 else -0.5))   # L/s -> 0.01 L/s
+
+
+class Profile:
+    name = "water_main"
+
+    def __init__(self, config, saved=None):
+        self.config = config
+        self.t = thresholds(config)
+        s = saved if isinstance(saved, dict) else {}
+        self.last = s.get("ls")        # time of the last periodic frame
+        self.prev = s.get("pv")        # [pressure dk, flow cl] of the last wake
+        self.lo = s.get("lo")          # lowest / highest pressure (dk) since the last frame
+        self.hi = s.get("hi")
+        self.night = s.get("n")        # [day, min flow cl, pressure dk at it, lo dk, hi dk] or None
+        self.burst = s.get("b")        # [pressure dk before the burst, acknowledged] or None
+
+    def save(self):
+        return {"ls": self.last, "pv": self.prev, "lo": self.lo, "hi": self.hi, "n": self.night,
+                "b": self.burst}
+
+    def _frame(self, p, flow, lo, hi, mv):
+        # The frame carries the extremes as up to 230 kPa below/above the
+        # pressure: a wider swing is sent as 230 kPa (saturated).
+        lo = max(min(lo, p), p - _SPAN)
+        hi = min(max(hi, p), p + _SPAN)
+        return ("water_main", {"pressure": p / 10, "flow": flow / 100, "pressure_min": lo / 10,
+                               "pressure_max": hi / 10, "battery": status.battery_percent(mv)})
+
+    def decide(self, readings, now_s):
+        self.t = t = thresholds(self.config)
+        r = readings
+        if r.get("pressure") is None or r.get("flow") is None:
+            return []
+        p, flow = _dk(r["pressure"]), _cl(r["flow"])
+        wlo, whi = _dk(r["pressure_min"]), _dk(r["pressure_max"])
+        mv = r.get("battery_mv", 0)
+        self.lo = wlo if self.lo is None else min(self.lo, wlo)
+        self.hi = whi if self.hi is None else max(self.hi, whi)
+        out = []
+        # night window, local time
+        local_min = ((now_s // 60) + t["tz_offset_min"]) % 1440
+        day = ((now_s // 60) + t["tz_offset_min"]) // 1440
+        if t["night_start_min"] <= local_min < t["night_end_min"]:
+            n = self.night
+            if n is None or n[0] != day:
+                self.night = [day, flow, p, wlo, whi]
+            else:
+                if flow < n[1]:
+                    n[1], n[2] = flow, p
+                n[3] = min(n[3], wlo)
+                n[4] = max(n[4], whi)
+        elif self.night is not None:
+            n = self.night
+            self.night = None
+            out.append(self._frame(n[2], n[1], n[3], n[4], mv))
+        # burst: a sudden drop with rising flow, latched until recovery or ack
+        event = False
+        prev = self.prev
+        self.prev = [p, flow]
+        if prev is not None and self.burst is None:
+            if prev[0] - p >= t["burst_drop_kpa"] * 10 and flow - prev[1] >= t["burst_flow_cls"]:
+                self.burst = [prev[0], False]
+                print("water: burst (pressure %d -> %d dkPa, flow %d -> %d cL/s)" % (prev[0], p, prev[1], flow))
+        if self.burst is not None:
+            if p >= self.burst[0] - t["burst_drop_kpa"] * 5:
+                self.burst = None     # recovered
+            elif not self.burst[1]:
+                event = True
+        if whi - wlo >= t["transient_kpa"] * 10:
+            event = True
+        if event or self.last is None or now_s - self.last >= t["report_every_s"] - min(t["report_every_s"] // 8, 30):
+            out.append(self._frame(p, flow, self.lo, self.hi, mv))
+            self.last = now_s
+            self.lo = self.hi = None
+        return out
+
+    def downlink(self, kind, fields):
+        if kind == "alarm_ack" and fields.get("alarm") == "burst" and self.burst is not None:
+            self.burst[1] = True
+        return []

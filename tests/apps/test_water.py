@@ -1,0 +1,137 @@
+"""The water main: its Profile's decisions on MicroPython from sequences of
+readings, and the whole application on the virtual DevKitC with the ADS1115
+model (pressure loop) and the pymodbus flow meter peer."""
+import pytest
+
+APP = "water_main"
+CONFIG = {"interval": 300, "thresholds": {}}
+DAY = 826156800          # 2026-03-07 00:00 UTC, in seconds since 2000
+HK = 8 * 3600            # local time is UTC+8
+
+
+def reading(p=450.0, flow=8.0, lo=None, hi=None, mv=3950):
+    return {"pressure": p, "pressure_min": p - 2 if lo is None else lo, "pressure_max": p + 2 if hi is None else hi,
+            "flow": flow, "battery_mv": mv, "errors": []}
+
+
+def run(micropython, steps, config=CONFIG):
+    return micropython.call("tests.apps.steps", "run_profile", APP, config, steps)
+
+
+def sent(steps, result):
+    return [(steps[i][1], f) for i, frames in enumerate(result) for k, f in frames if k == "water_main"]
+
+
+def day(t0, hours, every=300, f=lambda t: reading()):
+    steps = []
+    for i in range(int(hours * 3600) // every):
+        t = t0 + i * every
+        steps += [("wake", t, f(t)), ("sleep",)]
+    return steps
+
+
+def test_periodic_frames_every_fifteen_minutes(micropython):
+    steps = day(DAY + 10 * 3600, 2)
+    out = sent(steps, run(micropython, steps))
+    assert [t - out[0][0] for t, _ in out] == [0, 900, 1800, 2700, 3600, 4500, 5400, 6300]
+    f = out[0][1]
+    assert f["pressure"] == 450.0 and f["flow"] == 8.0 and f["battery"] == 80
+    # the window's 448..452 kPa as whole 10 kPa steps below/above, rounded outward
+    assert f["pressure_min"] == 440.0 and f["pressure_max"] == 460.0
+
+
+def test_window_extremes_since_the_last_frame_are_kept_through_sleep(micropython):
+    t0 = DAY + 10 * 3600
+    steps = [("wake", t0, reading()), ("sleep",), ("wake", t0 + 300, reading(lo=390, hi=455)), ("sleep",),
+             ("wake", t0 + 600, reading(lo=447, hi=510)), ("sleep",), ("wake", t0 + 900, reading())]
+    out = sent(steps, run(micropython, steps))
+    assert [t - t0 for t, _ in out] == [0, 900]
+    assert out[1][1]["pressure_min"] == 390.0 and out[1][1]["pressure_max"] == 510.0
+
+
+def test_transient_is_sent_at_once(micropython):
+    t0 = DAY + 10 * 3600
+    steps = [("wake", t0, reading()), ("sleep",), ("wake", t0 + 300, reading(lo=260, hi=730)), ("sleep",),
+             ("wake", t0 + 600, reading())]
+    out = sent(steps, run(micropython, steps))
+    assert [t - t0 for t, _ in out] == [0, 300]
+    # 190 kPa below the reading; 280 above it, which the frame carries as its widest, 230
+    assert out[1][1]["pressure_min"] == 260.0 and out[1][1]["pressure_max"] == 680.0
+
+
+def test_burst_is_sent_at_once_and_repeated_until_acknowledged(micropython):
+    t0 = DAY + 10 * 3600
+    steps = [("wake", t0, reading()), ("sleep",), ("wake", t0 + 300, reading()), ("sleep",)]
+    steps += [("wake", t0 + 600 + i * 300, reading(p=180.0, flow=31.0)) for i in range(2)]
+    steps += [("downlink", "alarm_ack", {"alarm": "burst"}), ("sleep",)]
+    steps += [("wake", t0 + 1200 + i * 300, reading(p=180.0, flow=31.0)) for i in range(4)]
+    out = sent(steps, run(micropython, steps))
+    assert [t - t0 for t, _ in out] == [0, 600, 900, 1800]   # the burst, its repeat, then periodic again
+    assert out[1][1]["pressure"] == 180.0 and out[1][1]["flow"] == 31.0
+
+
+def test_a_pressure_drop_without_more_flow_is_no_burst(micropython):
+    # a pump switched off upstream: pressure falls, flow falls too
+    t0 = DAY + 10 * 3600
+    steps = [("wake", t0, reading()), ("sleep",), ("wake", t0 + 300, reading(p=250.0, flow=5.0)), ("sleep",),
+             ("wake", t0 + 600, reading(p=250.0, flow=5.0))]
+    assert [t - t0 for t, _ in sent(steps, run(micropython, steps))] == [0]
+
+
+def test_burst_pair_from_config_downlink(micropython):
+    # threshold_low = burst pressure drop (kPa), threshold_high = flow rise (0.01 L/s)
+    t0 = DAY + 10 * 3600
+    steps = [("wake", t0, reading()), ("sleep",), ("wake", t0 + 300, reading(p=400.0, flow=10.0))]
+    assert len(sent(steps, run(micropython, steps))) == 1
+    config = {"interval": 300, "thresholds": {"low": 40, "high": 150}}
+    assert len(sent(steps, run(micropython, steps, config))) == 2
+
+
+def night(t0, flows):
+    # wakes every 300 s from t0 with these flows (L/s)
+    steps = []
+    for i, f in enumerate(flows):
+        steps += [("wake", t0 + i * 300, reading(p=520.0 - i, flow=f)), ("sleep",)]
+    return steps
+
+
+def test_minimum_night_flow_is_sent_after_four_in_the_morning(micropython):
+    # wakes from 01:30 to 04:30 local; the night window is 02:00..04:00 local
+    t0 = DAY + 17 * 3600 + 1800   # 17:30 UTC = 01:30 local
+    flows = [3.0] * 6 + [2.1, 1.6, 1.25, 1.4, 1.3, 1.9] * 4 + [3.5] * 6
+    steps = night(t0, flows)
+    out = sent(steps, run(micropython, steps))
+    at_four = [f for t, f in out if t == DAY + 20 * 3600]
+    assert len(at_four) == 2   # the night frame and the periodic one
+    assert at_four[0]["flow"] == 1.25 and at_four[0]["pressure"] == 512.0
+    assert at_four[1]["flow"] == 3.5
+
+
+def test_night_flow_differs_for_a_slow_leak(micropython):
+    t0 = DAY + 17 * 3600 + 1800
+    flows = [3.0] * 6 + [f + 2.2 for f in [2.1, 1.6, 1.25, 1.4, 1.3, 1.9] * 4] + [3.5] * 6
+    steps = night(t0, flows)
+    at_four = [f for t, f in sent(steps, run(micropython, steps)) if t == DAY + 20 * 3600]
+    assert at_four[0]["flow"] == pytest.approx(3.45)
+
+
+def test_no_frame_without_both_readings(micropython):
+    steps = [("wake", DAY, dict(reading(), pressure=None)), ("wake", DAY + 300, dict(reading(), flow=None))]
+    assert sent(steps, run(micropython, steps)) == []
+
+
+def test_saved_state_is_small(micropython):
+    steps = night(DAY + 17 * 3600 + 1800, [2.0] * 20)
+    assert micropython.call("tests.apps.steps", "saved_size", APP, CONFIG, steps) < 100
+
+
+@pytest.mark.parametrize("ma, kpa", [(4.0, 0.0), (12.0, 800.0), (20.0, 1600.0), (3.7, -30.0), (20.8, 1680.0)])
+def test_loop_current_to_pressure(micropython, ma, kpa):
+    assert micropython.call("tests.apps.steps", "loop_kpa", ma) == pytest.approx(kpa)
+
+
+@pytest.mark.parametrize("ma, what", [(0.0, "open"), (3.59, "open"), (21.01, "shorted"), (24.0, "shorted")])
+def test_loop_faults_are_errors_not_pressures(micropython, ma, what):
+    with pytest.raises(Exception) as e:
+        micropython.call("tests.apps.steps", "loop_kpa", ma)
+    assert "LoopError" in str(e.value) and what in str(e.value)
