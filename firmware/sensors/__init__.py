@@ -23,3 +23,13 @@ def bus_error(chip, e):
     if code in (110, 116):
         return SensorError(chip, "bus timeout")
     return SensorError(chip, "bus error %s" % code)
+
+
+def limits(config, defaults):
+    # config["thresholds"] over an application's defaults, integers only.
+    given = config.get("thresholds") or {}
+    out = {}
+    for k in defaults:
+        v = given.get(k)
+        out[k] = v if isinstance(v, int) and not isinstance(v, bool) else defaults[k]
+    return out
