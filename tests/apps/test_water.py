@@ -135,3 +135,133 @@ def test_loop_faults_are_errors_not_pressures(micropython, ma, what):
     with pytest.raises(Exception) as e:
         micropython.call("tests.apps.steps", "loop_kpa", ma)
     assert "LoopError" in str(e.value) and what in str(e.value)
+
+
+# ---------------------------------------------------------------- on the virtual DevKitC
+
+import json  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hil import scenario as scn  # noqa: E402
+from protocols import frames as wire  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "hil" / "scenarios"
+BOARD = "esp32-devkitc"
+PROVISIONED = {
+    "dev_eui": "70b3d57ed0000201", "join_eui": "70b3d57ed0000000",
+    "app_key": "00112233445566778899aabbccddeeff", "device_key": "ef" * 32,
+    "profile": "water_main", "interval": 300, "status_every": 1000, "thresholds": {},
+}
+LINE = re.compile(rb"(?:water (\d+) (?:p ([\d.]+) min ([\d.]+) max ([\d.]+) flow ([\d.-]+)|no reading)"
+                  rb"|uplink ([0-9a-f]+))\r?\n")
+
+
+def load(name):
+    return json.loads((SCENARIOS / name).read_text())
+
+
+def at_s(scenario, text):
+    return scn.parse_time(text, scn.start_ms(scenario)) // 1000
+
+
+def meter_state(scenario, clock):
+    # The flow meter's state follows the scenario's "meter" track at the board's virtual time.
+    from hil.peers.modbus_meter import MeterState
+    t0 = scn.start_ms(scenario)
+    spec = scenario["meter"]["flow_lps"]
+    points = [(t0, spec["initial"], False)] + sorted(
+        (scn.parse_time(p["at"], t0), p["value"], bool(p.get("ramp"))) for p in spec["timeline"])
+
+    def at(t):   # steps, or linear ramps into points marked ramp (as the VM's tracks)
+        value, since = points[0][1], points[0][0]
+        for when, v, ramp in points:
+            if when > t:
+                return value + (v - value) * (t - since) / (when - since) if ramp else value
+            value, since = v, when
+        return value
+
+    class ScenarioMeter(MeterState):
+        @property
+        def flow_lps(self):
+            return at(clock())
+
+        @flow_lps.setter
+        def flow_lps(self, value):
+            pass
+    return ScenarioMeter(flow_unit="L/s")
+
+
+def start_water(make_board, scenario, config=None):
+    from hil.peers.modbus_meter import ModbusMeterPeer
+    board = make_board(scenario=scenario, board_type=BOARD)
+    spec = json.loads((ROOT / "boards" / (BOARD + ".json")).read_text())
+    del spec["buses"]["lora_uart"]   # no modem fitted: frames go to the console
+    board.put("/board.json", json.dumps(spec))
+    board.put("/config.json", json.dumps(config or PROVISIONED))
+    meter = ModbusMeterPeer(board.uarts["rs485"], meter_state(scenario, board.now_ms)).start()
+    board.flash_firmware(mpy=True)
+    return board, meter
+
+
+def wakes_until(board, end_s, timeout=30):
+    # [time, pressure, min, max, flow, [(kind, fields)]] per wake, until a wake at or after end_s
+    out = []
+    while True:
+        m = board.expect(LINE, timeout=timeout)
+        if m.group(1):
+            w = [int(m.group(1))] + [float(x) if x else None for x in m.group(2, 3, 4, 5)] + [[]]
+            if w[0] >= end_s:
+                return out
+            out.append(w)
+        elif out:
+            out[-1][5].append(wire.decode(bytes.fromhex(m.group(6).decode())))
+
+
+def water_frames(wakes):
+    return [(w[0], f) for w in wakes for k, f in w[5] if k == "water_main"]
+
+
+def test_burst_on_the_virtual_devkitc(make_board):
+    scenario = load("water_burst.json")
+    board, meter = start_water(make_board, scenario)
+    try:
+        wakes = wakes_until(board, at_s(scenario, "02:36"))
+    finally:
+        meter.stop()
+    burst = at_s(scenario, "02:21:00")
+    frames = water_frames(wakes)
+    before = [(t, f) for t, f in frames if t < burst]
+    after = [(t, f) for t, f in frames if t > burst + 20]
+    # an ordinary morning: 450 kPa and 8 L/s, read through the loop and the meter
+    assert before and all(abs(f["pressure"] - 450) < 2 and abs(f["flow"] - 8.0) < 0.02 for _, f in before)
+    assert all(75 <= f["battery"] <= 85 for _, f in frames)   # 3.94 V through the 2:1 divider
+    # the first wake after the burst sends it at once (not at the 15-minute report),
+    # and every wake repeats it while no one acknowledges
+    assert after and after[0][0] - burst <= 300 + 10
+    assert abs(after[0][1]["pressure"] - 180) < 2 and abs(after[0][1]["flow"] - 31.0) < 0.02
+    assert len(after) >= 2 and after[1][0] - after[0][0] <= 300 + 10
+    assert b"water: burst" in board.log
+
+
+def test_slow_leak_shows_in_night_flow_on_the_virtual_devkitc(make_board):
+    scenario = load("water_leak_night.json")
+    board, meter = start_water(make_board, scenario)
+    try:
+        wakes = wakes_until(board, at_s(scenario, "20:06"))
+    finally:
+        meter.stop()
+    frames = water_frames(wakes)
+    four = at_s(scenario, "20:00")
+    # the night frame: the lowest flow between 02:00 and 04:00 local
+    night = [f for t, f in frames if four <= t < four + 300]
+    assert len(night) == 2
+    assert night[0]["flow"] == pytest.approx(scenario["expect"]["night_min_flow"], abs=0.05)
+    # the water hammer was caught by a sampling window and sent at once
+    hammer = at_s(scenario, "19:30:00")
+    caught = [f for t, f in frames if hammer <= t < hammer + 60]
+    assert caught and caught[0]["pressure_max"] - caught[0]["pressure_min"] >= 150
+    # periodic frames every 15 minutes otherwise
+    periodic = [t for t, f in frames if t < hammer - 60]
+    assert all(850 <= b - a <= 950 for a, b in zip(periodic, periodic[1:]))
