@@ -20,6 +20,8 @@
 # below `low`.
 # Thresholds (config["thresholds"], integers): the config downlink's
 # threshold_high / threshold_low set `high` / `low` (events per window).
+import gc
+
 from sensors import limits
 
 DEFAULTS = {
@@ -45,6 +47,7 @@ class Sensors:
         self.beam = EdgeCounter(beam, beam_high, t["debounce_ms"]) if beam is not None else None
 
     async def read(self, progress):
+        gc.collect()   # light sleep keeps one heap for days: start each wake clean
         out = {"battery": self.hw.battery(self.board), "pir": 0, "beam": 0, "wake": False}
         if self.pir is not None:
             out["pir"] = self.pir.take()

@@ -168,7 +168,7 @@ def toilet_set():
     ads = {"model": "ads1115", "address": 72, "noise": 0.002, "tracks": {
         "ain0": {"initial": 0.50, "timeline": [
             {"at": "+3h", "value": 0.62, "ramp": True},       # 0.62 V: 13 ppm NH3, past high (10)
-            {"at": "+3h30m", "value": 0.62},
+            {"at": "+210m", "value": 0.62},
             {"at": "+4h", "value": 0.44},                     # cleaned: 2 ppm
         ]},
         "ain1": {"initial": 0.43}}}
@@ -176,7 +176,7 @@ def toilet_set():
         "distance_mm": {"initial": 60, "timeline": [{"at": "+6h", "value": 150, "ramp": True}]}}}
     # six visitors: outer beam then inner (in), later inner then outer (out)
     outer, inner, reed = [], [], []
-    visits = [(20 * 60, 300), (75 * 60, 200), (130 * 60, 500), (200 * 60, 240), (260 * 60, 180), (320 * 60, 400)]
+    visits = [(20 * 60, 300), (75 * 60, 200), (118 * 60, 300), (200 * 60, 240), (260 * 60, 180), (320 * 60, 400)]
     for a, stay in visits:
         outer += [{"at": "+%ds" % a, "level": 0}, {"at": "+%ds" % (a + 2), "level": 1}]
         inner += [{"at": "+%ds" % (a + 1), "level": 0}, {"at": "+%ds" % (a + 3), "level": 1}]
@@ -188,14 +188,14 @@ def toilet_set():
     day = {"seed": 9, "start": "2026-11-23T08:00:00",
            "adc": {"batt_adc": {"initial": 1.9, "noise": 0.002},
                    "leak_probe": {"initial": 2.9, "noise": 0.01, "timeline": [
-                       {"at": "+5h", "volts": 0.6}, {"at": "+5h40m", "volts": 2.9}]}},
+                       {"at": "+5h", "volts": 0.6}, {"at": "+340m", "volts": 2.9}]}},
            "pins": {"beam": {"initial": 1, "timeline": outer}, "gpio19": {"initial": 1, "timeline": inner},
                     "door_reed": {"initial": 1, "timeline": reed}},
            "i2c": {"i2c0": [ads, tof]},
            "ld2410": sorted(presence),
            "config": {"profile": "smart_toilet", "interval": 600, "sleep": "light", "status_every": 1000,
                       "thresholds": {"report_s": 3600}},
-           "expect": {"end_s": 6 * h, "people": 6, "cleaning_at": 3 * h, "cleaned_at": 4 * h,
+           "expect": {"end_s": 6 * h + 700, "people": 6, "occupied_at": 7206, "cleaning_at": 3 * h, "cleaned_at": 4 * h,
                       "leak": [5 * h, 5 * h + 40 * 60], "consumables_low_after": 5 * h}}
     # gas hovering at the NH3 threshold and a cleaning cycle that wets the floor
     hover = []
