@@ -1,17 +1,26 @@
-"""Runtime figures: one wake of the firmware on the virtual board.
+"""Runtime figures: one wake of the firmware on the virtual board, for both
+ways of deploying it.
 
-The board (esp32-devkitc) is flashed with the firmware as .mpy, as a real
-board would be, and provisioned with its sensor application left out, so a
-wake is: boot.py, main.py, App() (board, config, boot record, queue), one
-scheduler cycle that queues and sends the status and counters frames, and the
-deep sleep.
+The board (esp32-devkitc, without its LoRa modem, so frames go to the console
+transport: the runtime's own wake) is provisioned with its sensor application
+left out, so a wake is: boot.py, main.py, App() (board, config, boot record,
+queue), one scheduler cycle that queues and sends the status and counters
+frames, and the deep sleep. The firmware is deployed either way a real board
+takes it (hil.board.Board.flash_firmware):
 
-Peak heap: the smallest heap the virtual board can be given and still finish
-the wake (both frames out, then deep sleep, no MemoryError), less the smallest
-heap in which the same virtual board reaches its REPL with nothing of ours on
-flash, both found by bisection in this run. micropython.mem_peak() cannot be
-used: with the garbage collector it never counts memory the GC frees. So the
-figure is what the firmware needs of a heap, imports and fragmentation included.
+- littlefs: every module as .mpy on the filesystem; an import loads its
+  bytecode, constants and strings into the heap;
+- romfs: the modules as .mpy in a ROMFS partition (mpremote's romfs builder),
+  mounted at /rom and mapped, as on an ESP32, outside the heap: bytecode and
+  constants run in place and only what the code builds at run time takes heap.
+
+Heap a wake needs: the smallest heap the virtual board can be given and still
+finish the wake (both frames out, then deep sleep, no MemoryError), less the
+smallest heap in which the same virtual board (ROM partition mounted, for
+romfs) reaches its REPL with nothing of ours on the filesystem, both found by
+bisection in this run. micropython.mem_peak() cannot be used: with the garbage
+collector it never counts memory the GC frees. So the figure is what the
+firmware needs of a heap, imports and fragmentation included.
 
 Awake time: from power-on to the deep sleep, in the board's virtual time and
 in wall time on this machine (the unix port runs far faster than an ESP32).
@@ -19,11 +28,11 @@ in wall time on this machine (the unix port runs far faster than an ESP32).
     python -m bench.runtime
 """
 import json
-import re
 import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,25 +45,38 @@ CONFIG = {
     "app_key": "00112233445566778899aabbccddeeff", "device_key": "ab" * 32,
     "profile": "parking_bay", "interval": 900, "status_every": 1,
 }
+DEPLOYMENTS = ("littlefs", "romfs")
 
 
-def _prepare(flash_dir, firmware):
-    """A flash image: the firmware and a provisioned config, or nothing at all."""
-    from hil.board import LAYOUT, _build
+def _board_file():
+    b = json.loads((ROOT / "boards" / (BOARD + ".json")).read_text())
+    b["buses"].pop("lora_uart", None)
+    b["radios"] = [r for r in b["radios"] if r != "lorawan_at"]
+    return json.dumps(b).encode()
+
+
+def _prepare(flash_dir, deploy, firmware):
+    """A flash image (and ROM partition, for romfs): the firmware and a
+    provisioned config, or, without firmware, nothing of ours on the filesystem."""
+    from hil.board import LAYOUT, _build, build_romfs
     from hil.vboard import VirtualBoard
     vb = VirtualBoard(BOARD, flash_dir=flash_dir)
-    if firmware:
-        # Without apps/: the profile named in the config is not installed, so
-        # the wake is the runtime's own (status frames only).
+    # Without apps/: the profile named in the config is not installed, so
+    # the wake is the runtime's own (status frames only).
+    if deploy == "romfs":
+        rom, files, _ = build_romfs(exclude=("apps",))
+        vb.write_rom(rom)
+    else:
         files = [(dst.rstrip("/") + "/" + f, data)
                  for src, dst in LAYOUT.items() for f, data in _build(ROOT / src, True)
                  if not f.startswith("apps/")]
-        files.append(("/board.json", (ROOT / "boards" / (BOARD + ".json")).read_bytes()))
-        files.append(("/config.json", json.dumps(CONFIG).encode()))
-        for remote, data in files:
-            vb.image.put(remote, data)
+    if not firmware:
+        files = [("/empty", b"")]
     else:
-        vb.image.put("/empty", b"")
+        files.append(("/board.json", _board_file()))
+        files.append(("/config.json", json.dumps(CONFIG).encode()))
+    for remote, data in files:
+        vb.image.put(remote, data)
 
 
 def _wake(flash_dir, heap, done):
@@ -80,7 +102,7 @@ def _wake(flash_dir, heap, done):
     return ok, virtual, wall, log
 
 
-def _smallest_heap(flash_dir, done, lo=16 * 1024, hi=512 * 1024):
+def _smallest_heap(flash_dir, done, lo, hi):
     """The smallest heap, to STEP bytes, with which the board gets to `done`."""
     if not _wake(flash_dir, hi, done)[0]:
         raise RuntimeError("does not finish even with %d bytes of heap" % hi)
@@ -99,26 +121,39 @@ REPL = rb">>> "
 FAILED = rb"MemoryError"
 
 
-def measure():
-    """(wake heap bytes, baseline heap bytes, virtual ms, wall ms)."""
+def _measure(deploy):
+    """{deploy, wake (bytes on top of the board), base, virtual ms, wall ms}."""
     with tempfile.TemporaryDirectory() as fw, tempfile.TemporaryDirectory() as empty:
-        _prepare(fw, True)
-        _prepare(empty, False)
-        base = _smallest_heap(empty, REPL)
-        need = _smallest_heap(fw, WAKE_DONE)
+        _prepare(fw, deploy, True)
+        _prepare(empty, deploy, False)
         ok, virtual, wall, log = _wake(fw, 304 * 1024, WAKE_DONE)
         if not ok:
             raise RuntimeError("the wake did not finish:\n" + log[-2000:].decode("utf-8", "replace"))
-    return need - base, base, virtual, wall
+        base = _smallest_heap(empty, REPL, 32 * 1024, 256 * 1024)
+        need = _smallest_heap(fw, WAKE_DONE, base, base + 256 * 1024)
+    return {"deploy": deploy, "wake": need - base, "base": base, "virtual": virtual, "wall": wall}
+
+
+def measure():
+    """The figures of each deployment, measured side by side in this run."""
+    with ThreadPoolExecutor(len(DEPLOYMENTS)) as pool:
+        return list(pool.map(_measure, DEPLOYMENTS))
 
 
 def main(argv=None):
-    wake, base, virtual, wall = measure()
-    print("one wake (boot, config, status and counters frames, deep sleep), %s, firmware as .mpy" % BOARD)
-    print("  heap the virtual board itself needs:   %7d B" % base)
-    print("  heap the firmware's wake needs on top: %7d B  (goal %d B: %.2f x the goal)"
-          % (wake, GOAL_BYTES, wake / GOAL_BYTES))
-    print("  awake time: %d ms virtual, %.0f ms wall on this machine" % (virtual, wall))
+    started = time.perf_counter()
+    rows = measure()
+    print("one wake (boot, config, status and counters frames, deep sleep), %s, console transport" % BOARD)
+    print("  %-9s %12s %14s %12s %16s %10s" % ("firmware", "board alone", "wake on top", "x goal",
+                                               "awake virtual", "wall"))
+    for r in rows:
+        print("  %-9s %10d B %12d B %11.2fx %13d ms %7.0f ms"
+              % (r["deploy"], r["base"], r["wake"], r["wake"] / GOAL_BYTES, r["virtual"], r["wall"]))
+    first = rows[0]
+    for r in rows[1:]:
+        print("  %s needs %.2f x the heap of %s (goal %d B)" % (r["deploy"], r["wake"] / first["wake"],
+                                                                 first["deploy"], GOAL_BYTES))
+    print("  (measured in %.0f s)" % (time.perf_counter() - started))
 
 
 if __name__ == "__main__":

@@ -112,6 +112,7 @@ class Board:
     """A board on a serial port (a real one, or a virtual board's console)."""
 
     virtual = False
+    romfs = False   # flash_firmware()'s default deployment (the plugin's --firmware-fs)
 
     def __init__(self, port, board_type):
         self.port = port
@@ -250,13 +251,55 @@ class Board:
         for f in _tree(Path(local_dir)):
             self.put(remote_dir.rstrip("/") + "/" + f.relative_to(local_dir).as_posix(), f)
 
-    def flash_firmware(self, layout=None, mpy=False):
+    def flash_firmware(self, layout=None, mpy=False, romfs=None):
         """Put the firmware build (firmware/ and protocols/) on the board and
-        reset it. mpy=True compiles to .mpy with mpy-cross first."""
-        for src, dst in (layout or LAYOUT).items():
-            for f, data in _build(ROOT / src, mpy):
-                self.put(dst.rstrip("/") + "/" + f, data)
+        reset it. mpy=True compiles to .mpy with mpy-cross first.
+
+        romfs=True (default: the board's `romfs`, from the plugin's --firmware-fs):
+        the build goes, as .mpy, into a ROMFS image (mpremote's romfs builder)
+        deployed to the board's ROM partition (mpremote romfs deploy), where
+        the bytecode runs in place instead of being loaded into the heap; only
+        boot.py and main.py go to the filesystem, and the build's directories
+        left there by an earlier littlefs flash are removed, since "" comes
+        before /rom on sys.path. Needs a MicroPython build with ROMFS (see
+        hil/README.md); the stock ESP32_GENERIC has none."""
+        if not (self.romfs if romfs is None else romfs):
+            for src, dst in (layout or LAYOUT).items():
+                for f, data in _build(ROOT / src, mpy):
+                    self.put(dst.rstrip("/") + "/" + f, data)
+            self.reset()
+            return
+        image, files, stale = build_romfs(layout)
+        self._deploy_romfs(image)
+        for remote in stale:
+            self.remove_tree(remote)
+        for remote, data in files:
+            self.put(remote, data)
         self.reset()
+
+    def _deploy_romfs(self, image):
+        # mpremote's own `romfs deploy`, on this connection.
+        import tempfile
+        import types
+        from mpremote.commands import _do_romfs_deploy
+        self._ensure_raw()
+        with tempfile.NamedTemporaryFile(suffix=".img") as f:
+            f.write(image)
+            f.flush()
+            state = types.SimpleNamespace(transport=self._t, ensure_raw_repl=lambda: None, did_action=lambda: None)
+            _do_romfs_deploy(state, types.SimpleNamespace(path=f.name, partition=0, mpy=True))
+
+    def remove_tree(self, remote):
+        """Remove a file or a directory with everything in it (no error if absent)."""
+        self._ensure_raw()
+        if not self._t.fs_exists(remote):
+            return
+        if self._t.fs_isdir(remote):
+            for e in self._t.fs_listdir(remote):
+                self.remove_tree(remote.rstrip("/") + "/" + e.name)
+            self._t.fs_rmdir(remote)
+        else:
+            self._t.fs_rmfile(remote)
 
     # ------------------------------------------------------------ resets
     def soft_reset(self):
@@ -325,12 +368,26 @@ class VirtualBoardHandle(Board):
         """Flash writes (programs and erases) since this VM started."""
         return self.eval("__import__('vflash').WRITES[0]")
 
-    def flash_firmware(self, layout=None, mpy=False):
+    def flash_firmware(self, layout=None, mpy=False, romfs=None):
         """Write the firmware build straight into the flash image with the
-        board off (as esptool would), then power it on."""
-        files = [(dst.rstrip("/") + "/" + f, data)
-                 for src, dst in (layout or LAYOUT).items() for f, data in _build(ROOT / src, mpy)]
-        self.vboard.offline(lambda image: [image.put(remote, data) for remote, data in files])
+        board off (as esptool would), then power it on. With romfs (see
+        Board.flash_firmware) the build goes into the ROM partition and only
+        boot.py and main.py onto the filesystem; without it, the ROM partition
+        is erased, so /rom cannot shadow what was just written."""
+        if self.romfs if romfs is None else romfs:
+            rom, files, stale = build_romfs(layout)
+        else:
+            rom, stale = None, []
+            files = [(dst.rstrip("/") + "/" + f, data)
+                     for src, dst in (layout or LAYOUT).items() for f, data in _build(ROOT / src, mpy)]
+
+        def write(image):
+            self.vboard.write_rom(rom)
+            for remote in stale:
+                image.remove_tree(remote)
+            for remote, data in files:
+                image.put(remote, data)
+        self.vboard.offline(write)
         self._raw = False
 
 
@@ -361,3 +418,39 @@ def _build(src_dir, mpy):
         else:
             out.append((rel, f.read_bytes()))
     return out
+
+
+# What stays on the filesystem when the build goes to the ROM partition.
+_FS_FILES = ("boot.py", "main.py")
+
+
+def build_romfs(layout=None, exclude=()):
+    """(ROMFS image, [(remote path, bytes)] for the filesystem, [stale remote
+    paths]) of the firmware build: everything but boot.py and main.py as .mpy
+    in the image, built by mpremote's romfs builder, each layout destination
+    under /rom (so /lib/protocols is /rom/lib/protocols); the stale paths are
+    the build's top-level directories and files on the filesystem, which a
+    littlefs flash put there and which would shadow /rom. `exclude`: top-level
+    names of the build to leave out (e.g. "apps")."""
+    import contextlib
+    import io
+    import tempfile
+    from mpremote.romfs import make_romfs
+    files, stale = [], set()
+    with tempfile.TemporaryDirectory() as tmp:
+        for src, dst in (layout or LAYOUT).items():
+            base = dst.strip("/")
+            for f, data in _build(ROOT / src, True):
+                if f.split("/")[0] in exclude:
+                    continue
+                if not base and f in _FS_FILES:
+                    files.append(("/" + f, data))
+                    continue
+                rel = (base + "/" + f) if base else f
+                path = Path(tmp) / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                stale.add("/" + (base or f.split("/")[0]))
+        with contextlib.redirect_stdout(io.StringIO()):
+            image = make_romfs(tmp, mpy_cross=False)
+    return image, files, sorted(stale)

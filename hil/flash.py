@@ -74,3 +74,7 @@ class FlashImage:
 
     def remove(self, remote):
         self._run("rm", remote)
+
+    def remove_tree(self, remote):
+        """Remove a file or a directory with all in it; nothing if absent."""
+        self._run("rmtree", remote)

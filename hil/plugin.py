@@ -2,6 +2,7 @@
 
     pytest --board virtual:esp32-devkitc            (the default; CI)
     pytest --board /dev/ttyUSB0 --board-type esp32-devkitc
+    pytest --firmware-fs romfs                       (flash_firmware() into a ROMFS partition)
 
 Fixtures:
 - `board`: a connected `hil.board.Board` (on a virtual board: a
@@ -28,6 +29,10 @@ def pytest_addoption(parser):
                     help="virtual:<board> (default %s) or a serial port of a real board" % DEFAULT_BOARD)
     group.addoption("--board-type", default=None,
                     help="board file name of the real board on --board (e.g. esp32-devkitc)")
+    group.addoption("--firmware-fs", default="littlefs", choices=("littlefs", "romfs"),
+                    help="where board.flash_firmware() puts the build unless a test says: the "
+                         "filesystem (littlefs, the default: the stock ESP32_GENERIC firmware) or a "
+                         "ROMFS partition (a MicroPython build with ROMFS), bytecode run in place")
 
 
 def pytest_configure(config):
@@ -61,18 +66,21 @@ def make_board(request, tmp_path):
     virtual, default_type = _spec(request.config)
     made = []
     request.node._hil_boards = made
+    romfs = request.config.getoption("--firmware-fs") == "romfs"
 
     def make(scenario=None, board_type=None, flash_dir=None, heap="304k"):
         if not virtual:
             if made:
                 pytest.skip("one real board only")
             b = Board(request.config.getoption("--board"), board_type or default_type).connect()
+            b.romfs = romfs
             made.append(b)
             return b
         from hil.vboard import VirtualBoard
         flash_dir = flash_dir or tmp_path / ("flash%d" % len(made))
         vb = VirtualBoard(board_type or default_type, scenario=scenario, flash_dir=flash_dir, heap=heap).start()
         b = VirtualBoardHandle(vb)
+        b.romfs = romfs
         made.append(b)
         vb.wait_for(rb">>> ", timeout=20)
         return b.connect()

@@ -44,6 +44,11 @@ SOFT_RESET = 5
 CAUSE_NAMES = {1: "PWRON_RESET", 2: "HARD_RESET", 3: "WDT_RESET", 4: "DEEPSLEEP_RESET", 5: "SOFT_RESET"}
 
 MP_VERSION = "v1.29.0"
+# The ROM partition of a ROMFS build: MicroPython's ports/esp32/partitions-4MiB-romfs.csv
+# (factory app 0x10000-0x1e0000, romfs 0x1e0000-0x200000, the filesystem above),
+# kept in the flash folder as romfs.img. Its filesystem starts at 0x200000, below
+# the boards' fs_offset, so every board file's fs_size still fits.
+ROMFS_SIZE = 0x20000
 _CTL_START = b"\x1b]vb;"
 _CTL_END = b"\x07"
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -105,6 +110,7 @@ class VirtualBoard:
         self.flash_dir = Path(flash_dir)
         self.flash_dir.mkdir(parents=True, exist_ok=True)
         self.image = FlashImage(self.flash_dir / "flash.img", boards.fs_size(self.board))
+        self.rom_path = self.flash_dir / "romfs.img"   # the ROM partition; absent: erased
         self.heap = heap
         self.echo = echo  # callable(bytes) that sees the console output too
         self.log = bytearray()
@@ -241,6 +247,20 @@ class VirtualBoard:
             finally:
                 self._boot(PWRON_RESET)
         return self._call(do)
+
+    def write_rom(self, image):
+        """Write a ROMFS image to the ROM partition (None erases it); with the
+        board off (in offline()), or it takes effect at the next boot."""
+        if image is None:
+            if self.rom_path.exists():
+                self.rom_path.unlink()
+            return
+        if len(image) > ROMFS_SIZE:
+            raise VBoardError("ROMFS image of %d bytes does not fit the %d-byte ROM partition"
+                              % (len(image), ROMFS_SIZE))
+        tmp = self.rom_path.with_suffix(".tmp")
+        tmp.write_bytes(image)
+        os.replace(tmp, self.rom_path)
 
     def advance(self, ms):
         """While the board sleeps with no wake-up (deepsleep() with no timer), let
@@ -379,6 +399,7 @@ class VirtualBoard:
             "world": self.world,
             "i2c_buses": [dict(b, key=n) for n, b in boards.buses(self.board, "i2c").items()],
             "uarts": [{"name": n, "id": u["id"], "vm_path": u["vm_path"]} for n, u in self._uart.items()],
+            "rom": str(self.rom_path) if self.rom_path.exists() else None,
         }
 
     def _mac(self):
@@ -410,7 +431,7 @@ class VirtualBoard:
             termios.tcflush(u["vm_s"], termios.TCIOFLUSH)  # a reset empties the UART FIFOs
         args = ["-X", "heapsize=" + str(self.heap), "-i", str(vm.VM_DIR / "_vboot.py")]
         self._proc = subprocess.Popen(
-            vm.command(*args, ctty=os.ttyname(s)), stdin=s, stdout=s, stderr=s, close_fds=True,
+            vm.command(*args, ctty=os.ttyname(s), rom=self.rom_path if self.rom_path.exists() else None), stdin=s, stdout=s, stderr=s, close_fds=True,
             start_new_session=True, cwd=str(self.flash_dir), env=vm.env(VBOARD_CONFIG=str(cfg_path)))
         os.close(s)
         os.set_blocking(m, False)

@@ -2,6 +2,7 @@
 # without a running board.  micropython lfstool.py IMAGE BLOCKS CMD ARGS...
 #   put HOSTPATH BOARDPATH | get BOARDPATH HOSTPATH | ls BOARDPATH | rm BOARDPATH
 #   tree HOSTDIR BOARDDIR (copy a directory recursively) | mkfs
+#   rmtree BOARDPATH (a file or a directory and all in it; nothing if absent)
 import sys
 import os
 import vflash
@@ -61,6 +62,19 @@ elif cmd == "ls":
         print("%s %s %d" % ("d" if kind == 0x4000 else "f", name, rest[1] if len(rest) > 1 else 0))
 elif cmd == "rm":
     os.remove(board(args[0]))
+elif cmd == "rmtree":
+    def rmtree(p):
+        try:
+            st = os.stat(p)
+        except OSError:
+            return
+        if st[0] & 0x4000:
+            for name, *_ in list(os.ilistdir(p)):
+                rmtree(p + "/" + name)
+            os.rmdir(p)
+        else:
+            os.remove(p)
+    rmtree(board(args[0]).rstrip("/"))
 else:
     print("unknown command", cmd)
     sys.exit(2)
