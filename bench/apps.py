@@ -90,6 +90,74 @@ APPS = [
                                      "battery": 16}, True)]},
 ]
 
+
+
+# ---- parking bay, rodent station, smart toilet
+
+def _no_peers(vb, scenario):
+    return []
+
+
+def _ld2410_peers(vb, scenario):
+    from hil.peers.ld2410 import LD2410Peer
+    return [LD2410Peer(vb.uarts["rs485"], [(0, 2, 80)], clock=vb.now_ms).start()]
+
+
+def _toilet_board_json(board):
+    from hil.scenarios.run_apps import board_json
+    return json.dumps(board_json(board, "smart_toilet")).encode()
+
+
+def _parking_day():
+    # a wake a minute; six cars a day (12 changes), traffic over the empty bay twice an hour
+    steps = []
+    cars = [(7.5, 9), (9.5, 12), (12.2, 14), (14.5, 17.5), (18, 19), (20, 23)]
+    for i in range(1440):
+        h = i / 60
+        car = any(a <= h < b for a, b in cars)
+        d = (5.0, 5.0, 28.0) if car else ((6.0, 9.0, 14.0) if i % 30 == 7 else (0.0, 0.0, 0.0))
+        steps += [("wake", i * 60, {"field": [12.0 + d[0], -4.0 + d[1], 42.0 + d[2]], "temp": 20.0,
+                                     "battery": 80}), ("sleep",)]
+    return steps
+
+
+def _rodent_day():
+    # a wake every 15 minutes; a few events most hours, one burst at night
+    steps = []
+    for i in range(96):
+        n = 12 if i == 10 else (1 if i % 3 == 0 else 0)
+        steps += [("wake", i * 900, {"pir": n, "beam": 0, "battery": 60}), ("sleep",)]
+    return steps
+
+
+def _toilet_day():
+    # a wake every 10 minutes; 40 uses, one cleaning alert, consumables run low once
+    steps = []
+    for i in range(144):
+        steps += [("wake", i * 600, {"presence": i % 4 == 1, "people": 1 if i % 4 == 1 else 0,
+                                     "nh3_mv": 580 if 60 <= i < 70 else 480, "h2s_mv": 420,
+                                     "level_mm": 60 + i * 100 // 144, "leak_mv": 2900,
+                                     "battery": 70}), ("sleep",)]
+    return steps
+
+
+APPS += [
+    {"profile": "parking_bay", "board": "esp32-devkitc", "scenario": "parking_quick_swap.json",
+     "peers": _no_peers, "config": {"interval": 60, "thresholds": {"calibrate": 1, "keepalive_s": 0}},
+     "day": _parking_day, "line": rb"parking_bay: \w",
+     "examples": [("parking_bay", {"occupied": True, "changes": 1234, "battery": 80}, False)]},
+    {"profile": "rodent_station", "board": "esp32-devkitc", "scenario": "rodent_burst.json",
+     "peers": _no_peers, "config": {"interval": 60, "thresholds": {"window_s": 0}},
+     "day": _rodent_day, "line": rb"rodent_station: \w",
+     "examples": [("rodent_station", {"activity": 14, "burst": True, "battery": 60}, False)]},
+    {"profile": "smart_toilet", "board": "esp32-devkitc", "scenario": "toilet_ordinary_day.json",
+     "peers": _ld2410_peers, "board_json": _toilet_board_json,
+     "config": {"interval": 60, "thresholds": {"report_s": 0}},
+     "day": _toilet_day, "line": rb"smart_toilet: \w",
+     "examples": [("smart_toilet", {"occupied": True, "leak": False, "people": 42, "nh3": 12, "h2s": 0.35,
+                                    "consumables": 60, "battery": 70}, False)]},
+]
+
 IDENTITY = {"dev_eui": "70b3d57ed0000301", "join_eui": "70b3d57ed0000000",
             "app_key": "00112233445566778899aabbccddeeff", "device_key": "ab" * 32, "status_every": 1000}
 
@@ -106,7 +174,7 @@ def _run(entry, heap, wakes=1, firmware=True, timeout=15):
             vb.wait_for(rb">>> ", timeout=20)
             if not firmware:
                 return True, 0.0, []
-            files = [("/board.json", _board_json(entry["board"])),
+            files = [("/board.json", entry.get("board_json", _board_json)(entry["board"])),
                      ("/config.json", json.dumps(dict(IDENTITY, profile=entry["profile"], **entry["config"])).encode())]
             files += [(dst.rstrip("/") + "/" + f, data) for src, dst in LAYOUT.items()
                       for f, data in _build(ROOT / src, True)]

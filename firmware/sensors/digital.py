@@ -49,7 +49,7 @@ class EdgeCounter:
     def arm_wake(self):
         # ext0 wake-up on the level the pin is not at now (RTC GPIOs only).
         if esp32 is not None:
-            esp32.wake_on_ext0(self.pin, 0 if self.pin.value() else 1)
+            esp32.wake_on_ext0(self.pin, esp32.WAKEUP_ALL_LOW if self.pin.value() else esp32.WAKEUP_ANY_HIGH)
 
 
 def woke_by_pin():
