@@ -88,3 +88,45 @@ r.append(tof.read_mm())
 print(repr(r))
 """)
     assert out == [123, 123, None]     # out of range after the hour
+
+
+def test_ld2410_reports_and_command_round_trip_with_the_peer(make_board):
+    from hil.peers.ld2410 import LD2410Peer
+    b = make_board(scenario={"seed": 3, "start": "2026-11-23T00:00:00"})
+    install_drivers(b)
+    peer = LD2410Peer(b.uarts["rs485"], [(0, 2, 85)], clock=b.now_ms).start()
+    try:
+        out = run(b, """
+import machine
+from sensors.ld2410 import LD2410
+r = LD2410(machine.UART(1, baudrate=256000, tx=25, rx=26, timeout=0))
+print(repr([r.read(1000), r.present(), r.firmware(1000)]))
+""")
+    finally:
+        peer.stop()
+    assert out[0] == (2, 0, 0, 85, 60, 85)          # stationary target at 85 cm
+    assert out[1] is True
+    assert out[2] == (2, 4, 0x22091615)
+    assert peer.commands[:3] == ["ff00", "a000", "fe00"]
+
+
+def test_people_counter_tells_in_from_out(make_board):
+    # outer beam on GPIO18 ("beam"), inner on GPIO19; breaks are active low
+    outer, inner = [], []
+    for t, way in ((10, "in"), (20, "in"), (30, "out"), (40, "in")):
+        a, c = (outer, inner) if way == "in" else (inner, outer)
+        a += [{"at": "+%ds" % t, "level": 0}, {"at": "+%ds" % (t + 2), "level": 1}]
+        c += [{"at": "+%ds" % (t + 1), "level": 0}, {"at": "+%ds" % (t + 3), "level": 1}]
+    outer += [{"at": "+50s", "level": 0}, {"at": "+51s", "level": 1}]      # a hand through one beam
+    b = make_board(scenario={"seed": 3, "start": "2026-11-23T00:00:00",
+                             "pins": {"beam": {"initial": 1, "timeline": outer},
+                                      "gpio19": {"initial": 1, "timeline": inner}}})
+    install_drivers(b)
+    out = run(b, """
+import machine, time
+from sensors.digital import PeopleCounter
+pc = PeopleCounter(machine.Pin(18, machine.Pin.IN, machine.Pin.PULL_UP), machine.Pin(19, machine.Pin.IN, machine.Pin.PULL_UP))
+time.sleep(60)
+print(repr(pc.take()))
+""")
+    assert out == (3, 1)
