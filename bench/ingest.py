@@ -101,6 +101,27 @@ def _start_server(workdir, db, port, workers, threads):
     raise RuntimeError("the fleet service did not start")
 
 
+def _tree_cpu(pid):
+    # CPU seconds (user + system) of a process and its children, from /proc (None elsewhere).
+    total, found = 0, False
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(name) == pid or int(fields[1]) == pid:          # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])          # utime, stime in clock ticks
+            found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
 def _stop(proc):
     proc.terminate()            # gunicorn's master stops its workers
     try:
@@ -175,7 +196,7 @@ def _post_all(port, token, bodies, clients, path="/ingest/chirpstack?event=up", 
     return elapsed, cpu / len(bodies)
 
 
-def bench_ingest(events_count, workdir, clients=16, workers=2, threads=8):
+def bench_ingest(events_count, workdir, clients=16, workers=2, threads=4):
     """Events per second through /ingest/chirpstack under `cityfleet serve`: one event per
     request with `workers` processes and with one, batches of 100, and the web stack's floor."""
     from fleet.storage.base import connect
@@ -197,7 +218,10 @@ def bench_ingest(events_count, workdir, clients=16, workers=2, threads=8):
     proc = _start_server(workdir, db, port, workers, threads)
     try:
         _post_all(port, token, single[:200], clients)
+        server_cpu = _tree_cpu(proc.pid)
         elapsed, client_cpu = _post_all(port, token, single[200:], clients)
+        if server_cpu is not None:
+            out["server_cpu_us_per_event"] = (_tree_cpu(proc.pid) - server_cpu) / (events_count - 200) * 1e6
         out["single_events_per_s"] = (events_count - 200) / elapsed
         out["client_cpu_us_per_request"] = client_cpu * 1e6
         out["batch100_events_per_s"] = events_count / _post_all(port, token, batched, min(clients, 4))[0]
@@ -351,9 +375,10 @@ def report(figures):
     i, r, p = figures["ingest"], figures["raw_ceiling"], figures["pages"]
     lines = [
         "fleet ingest (ChirpStack up events through /ingest/chirpstack, `cityfleet serve` on 127.0.0.1:"
-        " gunicorn, %d threads per worker; %d client threads on the same machine)" % (i["server_threads"], i["client_threads"]),
-        "  one event per request, %d workers  %8.0f events/s   (the client: %.0f us of CPU per request)"
-        % (i["workers"], i["single_events_per_s"], i["client_cpu_us_per_request"]),
+        " Granian, %d threads per worker; %d client threads on the same machine)" % (i["server_threads"], i["client_threads"]),
+        "  one event per request, %d workers  %8.0f events/s   (CPU per event: server %s us, client %.0f us)"
+        % (i["workers"], i["single_events_per_s"], "%.0f" % i["server_cpu_us_per_event"]
+           if "server_cpu_us_per_event" in i else "?", i["client_cpu_us_per_request"]),
         "  one event per request, 1 worker   %8.0f events/s" % i["single_one_worker_events_per_s"],
         "  100 events per request            %8.0f events/s" % i["batch100_events_per_s"],
         "  raw ceiling (cbor2 decode + batched SQLite insert, same run) %8.0f events/s" % r["events_per_s"],

@@ -1,66 +1,57 @@
-"""The production server: the app under gunicorn, pre-forked into worker processes.
+"""The production server: the app under Granian, in several worker processes.
 
-    serve(app, host, port, workers=2, threads=8)
+    serve(app, host, port, workers=None, threads=4)
 
-The app is built once in the master process (settings read, migrations run) and
-forked into `workers` processes with `threads` threads each (gunicorn's gthread
-worker: keep-alive connections, a thread per request in flight). Each thread
-opens its own SQLite connection after the fork (fleet.db); writers of all
-processes queue at the database's write gate, and the ingest requests of one
-process share commits (fleet.storage.base.GroupCommit). One process per core
-lets the ingest path use every core of the machine; one process alone is bound
-to one core by the interpreter's lock.
+Granian (a Rust HTTP server with a WSGI interface) parses HTTP and handles the
+connections outside the Python interpreter; each worker process runs the app in
+`threads` Python threads. The app is built once in the master process
+(settings read, migrations run) and the workers are forked from it (or, where
+processes are spawned rather than forked, each builds it again from the same
+CITYFLEET_* environment). Each thread opens its own SQLite connection in its
+own process (fleet.db); writers of all processes queue at the database's write
+gate, and the ingest requests of one process share commits
+(fleet.storage.base.GroupCommit). One process per core lets the ingest path use
+every core; one process alone is bound to one core by the interpreter's lock.
 """
 import os
 
-from gunicorn.app.base import BaseApplication
+_APP = None             # the app built by the master, inherited by forked workers
 
 
 def default_workers():
     """One worker process per core (at least 2, so a slow request never blocks the service)."""
-    return max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+    return max(2, cores)
 
 
-class _Gunicorn(BaseApplication):
-    # gunicorn's embedding interface: settings from a dict, the app object given.
-
-    def __init__(self, app, options):
-        self.application = app
-        self.options = options
-        super().__init__()
-
-    def load_config(self):
-        """Apply the settings given (gunicorn's hook)."""
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        """The WSGI app (gunicorn's hook)."""
-        return self.application
+def _worker_app(target):
+    # Granian's target loader, called in each worker process.
+    if _APP is not None:
+        return _APP
+    from fleet import create_app
+    return create_app()
 
 
-def options(host, port, workers, threads):
-    """gunicorn settings for the fleet service."""
-    return {
-        "bind": ["%s:%d" % (host, port)],
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "keepalive": 75,                  # network servers post over long-lived connections
-        "timeout": 60,                    # a worker silent this long is restarted
-        "graceful_timeout": 20,
-        "proc_name": "cityfleet",
-        "accesslog": None,                # requests are not logged (ingest would flood the log)
-        "errorlog": "-",
-        "loglevel": "info",
-        "preload_app": True,              # the app (and its migrations) is built before the fork
-        "max_requests": 0,
-        "limit_request_line": 8190,
-    }
+def make_server(app, host="127.0.0.1", port=8080, workers=None, threads=4):
+    """The Granian server for app (not started)."""
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+    global _APP
+    _APP = app
+    # A worker that is spawned (not forked) builds the app from the environment.
+    os.environ["CITYFLEET_DATABASE"] = os.path.abspath(app.config["DATABASE"])
+    os.environ["CITYFLEET_INSTANCE"] = app.instance_path
+    return Server(
+        "fleet:create_app", address=host, port=port, interface=Interfaces.WSGI,
+        workers=workers or default_workers(), blocking_threads=threads,
+        log_level=LogLevels.info, log_access=False,       # requests are not logged: ingest would flood it
+        respawn_failed_workers=True, factory=True,
+    )
 
 
-def serve(app, host="127.0.0.1", port=8080, workers=None, threads=8):
-    """Run app under gunicorn until stopped (SIGINT or SIGTERM: a graceful stop)."""
+def serve(app, host="127.0.0.1", port=8080, workers=None, threads=4):
+    """Run app under Granian until stopped (SIGINT or SIGTERM: a graceful stop)."""
     from fleet import db
     db.close_thread_store(app)            # the master's own connection (a seed, a check) stays behind
-    _Gunicorn(app, options(host, port, workers or default_workers(), threads)).run()
+    make_server(app, host, port, workers, threads).serve(target_loader=_worker_app)

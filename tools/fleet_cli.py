@@ -41,12 +41,12 @@ def _fail(e):
 @_DB
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Threads per worker process.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Python threads per worker process.")
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="Worker processes (default: one per core, at least 2).")
 def serve(db_path, host, port, threads, workers):
-    """Run the fleet service under gunicorn (a production WSGI server), pre-forked into workers."""
+    """Run the fleet service under Granian (a production WSGI server) in worker processes."""
     import logging
 
     from fleet import server
