@@ -76,8 +76,8 @@ def _elapsed(now_s, since_s, period_s):
     return now_s - since_s >= period_s - min(period_s // 8, 30)
 
 
-def _stale(fix, slack_s=5):
-    # An epoch stamped well before the board's clock (buffered before the
+def _stale(fix, slack_s=30):
+    # An epoch stamped well (30 s) before the board's clock (buffered before the
     # wake) says nothing about now. Only checked once the clock is set (after 2020).
     now = time.time()
     if fix.time is None or now < 631152000:
