@@ -46,7 +46,7 @@ def make_server(app, host="127.0.0.1", port=8080, workers=None, threads=4):
         "fleet:create_app", address=host, port=port, interface=Interfaces.WSGI,
         workers=workers or default_workers(), blocking_threads=threads,
         log_level=LogLevels.info, log_access=False,       # requests are not logged: ingest would flood it
-        respawn_failed_workers=True, factory=True,
+        respawn_failed_workers=True, factory=True, websockets=False,
     )
 
 
