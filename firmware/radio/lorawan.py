@@ -34,9 +34,9 @@ except ImportError:
 _AT_TIMEOUT_MS = const(1000)     # a command's status line (RUI3 answers within ms)
 _BOOT_TIMEOUT_MS = const(3000)   # ATZ until "Current Work Mode: LoRaWAN."
 _POLL_MS = const(5)              # UART polling while an answer is due
-_GRACE_MS = const(40)            # polling after each sleep, before sleeping again
+_GRACE_MS = const(60)            # polling after each sleep, before sleeping again
 _STEP_MS = const(1100)           # sleep between polls while a window is far off
-_LAST_GRACE_MS = const(400)      # the final look before a wait gives up
+_LAST_GRACE_MS = const(1500)     # the final look before a wait gives up (a loaded host may be slow)
 _RX1_MS = const(1000)            # RECEIVE_DELAY1
 _RX2_MS = const(2000)            # RECEIVE_DELAY2
 _JOIN1_MS = const(5000)          # JOIN_ACCEPT_DELAY1
