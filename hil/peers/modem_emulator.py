@@ -17,7 +17,8 @@ request's airtime, a class A downlink in RX1 1 s after the uplink, RX2 after
 board that sleeps through the receive windows (its time skips) gets the
 module's answer when it wakes, as from a real module.
 
-Controls for tests: `enqueue_downlink()`, `outage(start_ms, end_ms)` and
+Controls for tests: `enqueue_downlink()` (and `serve_api()`, the same queue
+over HTTP as ChirpStack's REST API has it, for the fleet), `outage(start_ms, end_ms)` and
 `network_up`, `loss`, `fail_joins(n)`, `busy(n)`, `hang_sends(n)` (OK, then no
 event ever: a send timeout), `mute` (no answer at all). Records: `uplinks`,
 `joins`, `posted`.
@@ -336,6 +337,58 @@ class ModemEmulator:
             self.downlink_queue.append(item)
         return item["id"]
 
+    def serve_api(self, host="127.0.0.1", port=0):
+        """The downlink queue over HTTP, as ChirpStack v4's REST API has it, for the fleet:
+        POST /api/devices/{devEui}/queue {"queueItem": {"fPort", "data" (base64), "confirmed"}}
+        -> {"id"}; GET the same path -> {"totalCount", "result": [...]}. Returns the base URL."""
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _device(self):
+                m = re.fullmatch(r"/api/devices/([0-9A-Fa-f]{16})/queue", self.path)
+                if not m or m.group(1).lower() != emulator.dev_eui:
+                    self._answer(404, {"error": "object does not exist", "code": 5})
+                    return False
+                return True
+
+            def do_POST(self):
+                if not self._device():
+                    return
+                try:
+                    item = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))["queueItem"]
+                    f_port = int(item["fPort"])
+                    data = base64.b64decode(item.get("data", ""), validate=True)
+                    if not 1 <= f_port <= 223:
+                        raise ValueError("fPort must be 1..223")
+                except (ValueError, KeyError, TypeError) as e:
+                    return self._answer(400, {"error": str(e), "code": 3})
+                self._answer(200, {"id": emulator.enqueue_downlink(f_port, data, bool(item.get("confirmed")))})
+
+            def do_GET(self):
+                if not self._device():
+                    return
+                with emulator._lock:
+                    items = [{"id": d["id"], "devEui": emulator.dev_eui, "confirmed": d["confirmed"],
+                              "fPort": d["f_port"], "data": base64.b64encode(d["data"]).decode()}
+                             for d in emulator.downlink_queue]
+                self._answer(200, {"totalCount": len(items), "result": [pb_json(i) for i in items]})
+
+            def log_message(self, *args):
+                pass
+
+        self._api = ThreadingHTTPServer((host, port), Handler)
+        threading.Thread(target=self._api.serve_forever, name="modem-emulator-api", daemon=True).start()
+        return "http://%s:%d" % (host, self._api.server_address[1])
+
     def outage(self, start_ms, end_ms):
         """Cut the network (no gateway hears, none transmits) between two instants of the board's clock."""
         with self._lock:
@@ -376,6 +429,10 @@ class ModemEmulator:
             self._fd = None
         if self.integration is not None:
             self.integration.close()
+        if getattr(self, "_api", None) is not None:
+            self._api.shutdown()
+            self._api.server_close()
+            self._api = None
 
     def __enter__(self):
         return self.start()

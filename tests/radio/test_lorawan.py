@@ -430,3 +430,27 @@ def test_link_model_is_seeded_and_fades_with_distance():
     sf12 = sum(bool(LinkModel(seed=s, latitude=22.20, longitude=114.30).uplink(12, 125000)) for s in range(40))
     assert sf12 > sf7            # a higher spreading factor reaches further
     assert DEFAULT_GATEWAYS[0].id == "0016c001f153a14c"
+
+
+def test_the_downlink_queue_over_chirpstacks_rest_shape():
+    import urllib.error
+    import urllib.request
+    modem = ModemEmulator(None, lambda: 0)
+    modem.dev_eui = "70b3d57ed0000001"
+    url = modem.serve_api() + "/api/devices/70B3D57ED0000001/queue"
+    try:
+        body = {"queueItem": {"fPort": 2, "confirmed": True,
+                              "data": base64.b64encode(frames.encode("status_request", {})).decode()}}
+        req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        item_id = json.loads(urllib.request.urlopen(req).read())["id"]
+        listed = json.loads(urllib.request.urlopen(url).read())
+        assert listed == {"totalCount": 1, "result": [{"id": item_id, "devEui": "70b3d57ed0000001", "confirmed": True,
+                                                       "fPort": 2, "data": body["queueItem"]["data"]}]}
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(urllib.request.Request(url, b'{"queueItem": {"fPort": 0}}'))
+        assert bad.value.code == 400
+        with pytest.raises(urllib.error.HTTPError) as other:
+            urllib.request.urlopen(url.replace("0001/queue", "0002/queue"))
+        assert other.value.code == 404
+    finally:
+        modem.stop()
