@@ -64,12 +64,12 @@ def test_unprovisioned_boot_sends_status_and_waits_without_crash_loop(board):
     assert status["firmware"] == "0.1.0"
     assert 3000 < status["battery_mv"] < 4300
     assert counters["boot_count"] == 1
-    t0 = board.now_ms()
     # A minute later (virtual time) it is still waiting, and has not reset.
     board.expect(rb"unprovisioned: waiting for provisioning", timeout=30)
     status, counters = next_status(board)
-    assert board.now_ms() - t0 >= 60000
     assert counters["boot_count"] == 1 and status["reset_cause"] == "power_on"
+    # Two power-ons (the empty board, then after flashing), no other boot.
+    assert [e[1] for e in board.vboard.events if e[1] in ("boot", "WDT expired", "crash loop")] == ["boot", "boot"]
     assert b"config: no config.json" in board.log
 
 
@@ -85,12 +85,12 @@ def test_provisioned_board_cycles_through_deep_sleep(board):
     install(board, PROVISIONED)
     status, counters = next_status(board)
     assert status["reset_cause"] == "power_on" and counters["boot_count"] == 1
-    # No profile installed yet: status every 4th cycle, each after a 900 s deep sleep.
+    # Status every 4th cycle, each after a 900 s deep sleep (the parking
+    # application runs too, with no magnetometer on this board: its error is logged).
     status2, counters2 = next_status(board, timeout=60)
     assert status2["reset_cause"] == "deep_sleep"
     assert counters2["boot_count"] == 1           # a wake is not a boot
     assert 4 * 900 <= status2["uptime"] - status["uptime"] <= 4 * 900 + 3600
-    assert b"profile parking_bay not installed" in board.log
 
 
 HANGING_PROFILE = """
