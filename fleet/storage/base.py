@@ -106,13 +106,12 @@ def write_gate(path):
 
 
 class _Job:
-    __slots__ = ("fn", "wake", "done", "lead", "result", "error")
+    __slots__ = ("fn", "wake", "done", "result", "error")
 
     def __init__(self, fn):
         self.fn = fn
         self.wake = threading.Event()
         self.done = False
-        self.lead = False
         self.result = None
         self.error = None
 
@@ -120,8 +119,8 @@ class _Job:
 class GroupCommit:
     """Commits the writes of concurrent callers together (leader and followers).
 
-    A caller that finds no transaction under way leads: it takes the queued jobs
-    (its own first), runs each in its own savepoint of one transaction, commits,
+    A caller that finds no transaction under way leads: it begins a transaction,
+    takes the jobs queued by then (its own first), runs each in its own savepoint, commits,
     and only then wakes their callers with their results. Callers that arrive
     meanwhile queue up and are taken by the next transaction, which the leader
     runs too until its own job is done, then hands the lead to the oldest waiting
@@ -160,22 +159,27 @@ class GroupCommit:
     def _lead(self, store, own):
         try:
             while not own.done:
-                with self._lock:
-                    batch = self._queue[:self.max_jobs]
-                    del self._queue[:self.max_jobs]
-                self._commit(store, batch)
+                self._commit(store)
         finally:
             with self._lock:
                 if self._queue:
-                    nxt = self._queue[0]
-                    nxt.lead = True
-                    nxt.wake.set()
+                    self._queue[0].wake.set()     # the oldest waiting caller leads next
                 else:
                     self._leading = False
 
-    def _commit(self, store, batch):
+    def _take(self):
+        with self._lock:
+            batch = self._queue[:self.max_jobs]
+            del self._queue[:self.max_jobs]
+            return batch
+
+    def _commit(self, store):
+        # The batch is taken once the transaction has begun: the callers that queued while
+        # the leader waited for the write gate (another process committing) join it.
+        batch = []
         try:
             with store.transaction():
+                batch = self._take()
                 for job in batch:
                     if not store.conn.in_transaction:
                         raise StorageError("the transaction ended early")
@@ -185,6 +189,7 @@ class GroupCommit:
                     except Exception as e:
                         job.error = e
         except BaseException as e:          # the commit failed: nothing of the batch is written
+            batch = batch or self._take()   # (or the transaction did not begin: fail the queued jobs)
             for job in batch:
                 job.error, job.result = e, None
         self.transactions += 1

@@ -47,10 +47,11 @@ def _run_concurrently(path, group, leader_fn, follower_fns):
     """The leader's job runs first and holds its transaction open until every follower is
     queued; returns {index: result or exception} (index 0: the leader)."""
     results = {}
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def leader_job(store):
         out = leader_fn(store)
+        started.set()
         release.wait(30)
         return out
 
@@ -65,7 +66,7 @@ def _run_concurrently(path, group, leader_fn, follower_fns):
             store.close()
     threads = [threading.Thread(target=call, args=(0, leader_job))]
     threads[0].start()
-    _wait_for(lambda: group._leading)
+    assert started.wait(30)                     # the leader's transaction is under way
     for i, fn in enumerate(follower_fns, 1):
         threads.append(threading.Thread(target=call, args=(i, fn)))
         threads[-1].start()
@@ -130,6 +131,52 @@ def test_grouped_inside_a_transaction_runs_nested(path):
             s.grouped(_insert(1))
             raise RuntimeError("undo all")
     assert _count(path) == 0
+    s.close()
+
+
+def test_callers_that_queue_while_the_leader_waits_for_the_gate_join_its_transaction(path):
+    # Another connection holds the write gate; the leader waits for it, and the callers
+    # that queue meanwhile are committed in the leader's transaction.
+    group = GroupCommit()
+    blocker = Store(path)
+    results = {}
+
+    def call(i):
+        s = Store(path)
+        s._group = group
+        try:
+            results[i] = s.grouped(_insert(i))
+        finally:
+            s.close()
+    with blocker.transaction():
+        threads = [threading.Thread(target=call, args=(0,))]
+        threads[0].start()
+        _wait_for(lambda: group._leading)
+        for i in range(1, 4):
+            threads.append(threading.Thread(target=call, args=(i,)))
+            threads[-1].start()
+        _wait_for(lambda: len(group._queue) == 4)
+    for t in threads:
+        t.join(30)
+    blocker.close()
+    assert results == {0: 0, 1: 1, 2: 2, 3: 3}
+    assert (group.transactions, group.jobs) == (1, 4)
+
+
+def test_a_transaction_that_cannot_begin_fails_its_callers(path):
+    group = GroupCommit()
+    s = Store(path)
+    s._group = group
+    s.conn.execute("PRAGMA busy_timeout = 0")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")                 # outside the gate: BEGIN IMMEDIATE meets a lock
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            s.grouped(_insert(1))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert s.grouped(_insert(2)) == 2                # the group is not stuck
     s.close()
 
 
