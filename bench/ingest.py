@@ -363,7 +363,9 @@ def bench_pages(workdir, devices=100000, sampled=1000, days=30, requests=200):
 def run(quick=False):
     """Every figure of this benchmark as a dict."""
     with tempfile.TemporaryDirectory(prefix="cityfleet-bench-") as workdir:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         ingest = bench_ingest(2000 if quick else 6000, workdir)
+        ingest["load_average_before"] = load
         raw = bench_raw(ingest.pop("payloads"), workdir)
         pages = bench_pages(workdir, devices=20000 if quick else 100000, sampled=200 if quick else 1000,
                             requests=80 if quick else 200)
@@ -383,6 +385,8 @@ def report(figures):
         "  100 events per request            %8.0f events/s" % i["batch100_events_per_s"],
         "  raw ceiling (cbor2 decode + batched SQLite insert, same run) %8.0f events/s" % r["events_per_s"],
         "  HTTP + Flask + token check alone (requests refused at once) %8.0f requests/s" % i["refused_requests_per_s"],
+        "  (load average before the run: %s; other work on the machine takes cores from both sides)"
+        % ("%.1f" % i["load_average_before"] if i.get("load_average_before") is not None else "?"),
         "fleet pages (%d devices, %d of them with %d days of hourly readings: %d uplinks; loaded in %.0f s)"
         % (p["devices"], p["devices_with_readings"], p["days"], p["uplinks"], p["load_s"]),
     ]
