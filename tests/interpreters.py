@@ -7,7 +7,8 @@
 returns the function's result, or raises `RemoteError` carrying the exception
 class name when the code under test raised. The MicroPython side is one
 long-lived `micropython` process (tests/mp_server.py) per test session, with the
-repository and tests/ on its module path; every call is answered within a
+repository and firmware/ on its module path (test helpers import as tests.<name>,
+so no test package can hide a firmware package of the same name); every call is answered within a
 deadline, so code that hangs fails the test instead of hanging the suite.
 """
 import importlib
@@ -74,7 +75,7 @@ class MicroPython:
         self.pending = b""
 
     def _start(self):
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(TESTS), str(ROOT), str(ROOT / "firmware"), ".frozen"]))
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT), str(ROOT / "firmware"), ".frozen"]))
         # stderr goes to a file: a pipe nobody reads would fill up with the
         # tracebacks the code under test prints and block the interpreter.
         self.pending = b""
@@ -134,7 +135,7 @@ class MicroPython:
 
     def run(self, source):
         """Run a whole script on a fresh MicroPython process; return its stdout."""
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(TESTS), str(ROOT), str(ROOT / "firmware"), ".frozen"]))
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT), str(ROOT / "firmware"), ".frozen"]))
         done = subprocess.run([micropython_binary(), "-c", source], capture_output=True,
                               env=env, cwd=str(ROOT), timeout=self.timeout)
         if done.returncode != 0:

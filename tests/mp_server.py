@@ -3,7 +3,7 @@
 # Request: (module, function, args, kwargs) in the literal format.
 # Reply:   MARK + ('ok', result) or ('err', exception class name, message).
 import sys
-import literal
+from tests import literal
 
 _modules = {}
 

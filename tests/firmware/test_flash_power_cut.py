@@ -7,7 +7,7 @@ checked. Many cut points, each a different seed.
 """
 import pytest
 
-SIM = "firmware.flashsim"
+SIM = "tests.firmware.flashsim"
 
 
 def test_queue_without_a_cut_keeps_everything_in_order(micropython):
