@@ -464,6 +464,11 @@ class UART:
         self._timeout = 0
         self._timeout_char = 0
         self.init(baudrate, bits, parity, stop, **kw)
+        if self._f is not None:
+            # A UART just opened to a host peer (a GNSS receiver streaming, a
+            # modem about to answer): keep the next short sleeps in real time,
+            # so the peer's bytes can arrive before virtual time runs past them.
+            _clock().io_activity()
 
     def init(self, baudrate=115200, bits=8, parity=None, stop=1, *, tx=None, rx=None, rts=None, cts=None,
              txbuf=None, rxbuf=None, timeout=None, timeout_char=None, invert=None, flow=None):
