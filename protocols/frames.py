@@ -5,6 +5,7 @@
 # precision (as an ESP32 holds it) gives the same integer and the same bytes.
 from protocols import cbor
 from protocols import schema as S
+from protocols.scaling import decimal_text, round_float
 
 try:
     from micropython import const
@@ -71,18 +72,7 @@ def _to_steps(value, num, den):
     # value / (num/den) as a whole number of steps.
     if isinstance(value, int):
         return _round_div(value * den, num)
-    x = value * den / num
-    if x != x or x in (float("inf"), float("-inf")):
-        raise ValueError("not a finite number")
-    # Not int(x + 0.5): in single precision x + 0.5 is itself rounded once
-    # x passes 2**23, and can land on the wrong integer.
-    n = int(x)
-    r = x - n
-    if r >= 0.5:
-        n += 1
-    elif r <= -0.5:
-        n -= 1
-    return n
+    return round_float(value * den / num)
 
 
 def _from_steps(steps, num, den):
@@ -93,16 +83,7 @@ def _from_steps(steps, num, den):
 
 def format_steps(steps, num, den):
     """A whole number of steps of num/den as an exact decimal string (den is a power of ten)."""
-    q = steps * num
-    if den == 1:
-        return str(q)
-    sign = "-" if q < 0 else ""
-    q = abs(q)
-    frac = str(q % den)
-    frac = "0" * (len(str(den)) - 1 - len(frac)) + frac
-    while frac.endswith("0"):
-        frac = frac[:-1]
-    return sign + str(q // den) + ("." + frac if frac else "")
+    return decimal_text(steps * num, den)
 
 
 def range_text(f):

@@ -14,6 +14,8 @@
 # any value the type cannot hold: nothing is clamped or wrapped.
 import struct
 
+from protocols.scaling import decimal_text, round_float
+
 try:
     from micropython import const
 except ImportError:
@@ -103,16 +105,7 @@ def _text(steps, mult):
     scale = 1
     while scale % mult:
         scale *= 10
-    q = steps * (scale // mult)
-    if scale == 1:
-        return str(q)
-    sign = "-" if q < 0 else ""
-    q = abs(q)
-    frac = str(q % scale)
-    frac = "0" * (len(str(scale)) - 1 - len(frac)) + frac
-    while frac.endswith("0"):
-        frac = frac[:-1]
-    return sign + str(q // scale) + ("." + frac if frac else "")
+    return decimal_text(steps * (scale // mult), scale)
 
 
 def _steps(value, mult):
@@ -124,16 +117,7 @@ def _steps(value, mult):
         return int(value) * mult
     if not isinstance(value, float):
         raise TypeError
-    x = value * mult
-    if x != x or x in (float("inf"), float("-inf")):
-        raise ValueError("not a finite number")
-    n = int(x)
-    r = x - n
-    if r >= 0.5:
-        n += 1
-    elif r <= -0.5:
-        n -= 1
-    return n
+    return round_float(value * mult)
 
 
 def _pack_value(out, t, index, value):

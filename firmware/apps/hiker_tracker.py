@@ -32,6 +32,7 @@ import machine
 
 from runtime import board as boardfile
 from runtime import status
+from runtime.profile import thresholds as profile_thresholds
 
 DEFAULTS = {
     "moving_every_s": 300,     # report period while moving
@@ -55,19 +56,8 @@ _LON = (11349464, 11480535)
 
 
 def thresholds(config):
-    # The named thresholds over the defaults; then "high" and "low", which the
-    # runtime writes there from a config downlink's threshold_high/low.
-    t = dict(DEFAULTS)
-    given = config.get("thresholds") or {}
-    for k in DEFAULTS:
-        v = given.get(k)
-        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
-            t[k] = v
-    for key, name in (("high", "still_every_s"), ("low", "moving_every_s")):
-        v = given.get(key)
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            t[name] = v
-    return t
+    # config downlink: threshold_high is still_every_s, threshold_low moving_every_s
+    return profile_thresholds(config, DEFAULTS, "still_every_s", "moving_every_s")
 
 
 def _elapsed(now_s, since_s, period_s):

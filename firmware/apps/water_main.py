@@ -32,6 +32,7 @@ import machine
 
 from runtime import board as boardfile
 from runtime import status
+from runtime.profile import thresholds as profile_thresholds
 
 DEFAULTS = {
     "report_every_s": 900,     # periodic frame
@@ -52,17 +53,8 @@ DEFAULTS = {
 
 
 def thresholds(config):
-    t = dict(DEFAULTS)
-    given = config.get("thresholds") or {}
-    for k in DEFAULTS:
-        v = given.get(k)
-        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
-            t[k] = v
-    for key, name in (("high", "burst_flow_cls"), ("low", "burst_drop_kpa")):
-        v = given.get(key)
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            t[name] = v
-    return t
+    # config downlink: threshold_high is burst_flow_cls, threshold_low burst_drop_kpa
+    return profile_thresholds(config, DEFAULTS, "burst_flow_cls", "burst_drop_kpa")
 
 
 class Sensors:

@@ -51,3 +51,21 @@ def load(name, board, config, saved, log):
         log.error("profile %s not installed (%s): status only" % (name, e))
         return Sensors(board, config), Profile(config, saved)
     return module.Sensors(board, config), module.Profile(config, saved)
+
+
+def thresholds(config, defaults, high, low):
+    # The profile's thresholds: its defaults, overridden by whole numbers >= 0
+    # named in config["thresholds"]; then "high" and "low" (written there by a
+    # config downlink's threshold_high/low) set the profile's main pair, named
+    # high and low here.
+    t = dict(defaults)
+    given = config.get("thresholds") or {}
+    for k in defaults:
+        v = given.get(k)
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+            t[k] = v
+    for key, name in (("high", high), ("low", low)):
+        v = given.get(key)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            t[name] = v
+    return t
