@@ -25,9 +25,5 @@ class AuditMixin:
         if target_type is not None:
             where.append("target_type = ? AND target_id = ?")
             params.extend([target_type, str(target_id)])
-        if before is not None:
-            where.append("id < ?")
-            params.append(before)
-        params.append(limit)
-        rows = self._all("SELECT * FROM audit WHERE %s ORDER BY id DESC LIMIT ?" % " AND ".join(where), params)
+        rows = self._newest_first("audit", where, params, before, limit)
         return [dict(r, detail=loads(r["detail"])) for r in rows]

@@ -305,6 +305,17 @@ class BaseStore:
     def _all(self, sql, params=()):
         return [dict(r) for r in self.db.execute(sql, params).fetchall()]
 
+    def _newest_first(self, table, where, params, before, limit):
+        # One keyset page of a log table (audit, quarantine): rows matching
+        # `where`, newest first, with ids below `before` when given.
+        where, params = list(where), list(params)
+        if before is not None:
+            where.append("id < ?")
+            params.append(before)
+        params.append(limit)
+        return self._all("SELECT * FROM %s WHERE %s ORDER BY id DESC LIMIT ?"
+                         % (table, " AND ".join(where or ["1"])), params)
+
     def _one(self, sql, params=()):
         row = self.db.execute(sql, params).fetchone()
         return dict(row) if row is not None else None

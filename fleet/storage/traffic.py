@@ -149,11 +149,7 @@ class TrafficMixin:
             if value is not None:
                 where.append("%s = ?" % column)
                 params.append(value)
-        if before is not None:
-            where.append("id < ?")
-            params.append(before)
-        params.append(limit)
-        rows = self._all("SELECT * FROM quarantine WHERE %s ORDER BY id DESC LIMIT ?" % " AND ".join(where), params)
+        rows = self._newest_first("quarantine", where, params, before, limit)
         return [dict(r, raw=loads(r["raw"])) for r in rows]
 
     def quarantine_entry(self, entry_id, department=None):
