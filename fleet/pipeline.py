@@ -7,6 +7,7 @@ leaves the entry open (replay).
 from protocols import frames
 from protocols import schema as S
 
+from fleet.alarms import alarm_of
 from fleet.storage.migrations import READING_COLUMNS
 
 # Reasons an event is quarantined.
@@ -38,19 +39,6 @@ class Outcome:
             out["reason"] = self.reason
             out["detail"] = self.detail
         return out
-
-
-def alarm_of(kind, values):
-    """The alarm a reading raises, or None. Alarms latch until an operator clears them."""
-    if kind == "rodent_station" and values.get("burst"):
-        return "rodent activity burst"
-    if kind == "smart_toilet" and values.get("leak"):
-        return "water leak"
-    if kind == "hiker_tracker" and values.get("sos"):
-        return "SOS"
-    if kind == "water_main" and values.get("pressure") is not None and values["pressure"] < 100:
-        return "low pressure"
-    return None
 
 
 def _jsonable(values):
