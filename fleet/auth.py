@@ -1,5 +1,6 @@
 """Who is asking: browser sessions (with CSRF tokens), API tokens, roles and department scope."""
 import functools
+import hashlib
 import secrets
 import threading
 import time
@@ -123,10 +124,16 @@ def load_identity():
     user_id = session.get("user_id")
     if user_id is not None:
         user = get_store().user(user_id)
-        if user is None or user["disabled"]:
+        if user is None or user["disabled"] or session.get("stamp") != session_stamp(user):
             session.clear()
             return
         g.identity = Identity("user", user["id"], user["username"], user["role"], user["department"])
+
+
+def session_stamp(user):
+    """A fingerprint of the user's password hash kept in the session: a new password ends the
+    user's other sessions (the session cookie is signed, not secret, so never the hash itself)."""
+    return hashlib.sha256(user["password_hash"].encode("utf-8")).hexdigest()[:16]
 
 
 def csrf_token():
@@ -228,6 +235,7 @@ def login():
             _throttle().clear(key)
             session.clear()             # a fresh session (and CSRF token) at each sign-in
             session["user_id"] = user["id"]
+            session["stamp"] = session_stamp(user)
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=error), status

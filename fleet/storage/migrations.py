@@ -153,3 +153,13 @@ def _department_pages(db):
     db.execute("UPDATE device_tags SET department ="
                " (SELECT department FROM devices WHERE devices.id = device_tags.device_id)")
     db["device_tags"].create_index(["department", "tag"])
+
+
+@migration("0006_account_management")
+def _account_management(db):
+    # The admin pages list users by department and role, count the enabled admins (the
+    # last-admin guard) and list a department's tokens; tokens record when they were last used.
+    db["users"].create_index(["department", "id"], if_not_exists=True)
+    db["users"].create_index(["role", "disabled"], if_not_exists=True)
+    db["tokens"].create_index(["department", "id"], if_not_exists=True)
+    db["tokens"].add_column("last_used_at", float)
