@@ -21,6 +21,9 @@ PARAMETERS = {
     "api.readings": [("days", "integer", "1..31, default 7")],
     "ingest.chirpstack": [("event", "string", "up, join, status, ack, txack, log, location or integration")],
     "provisioning.import_csv": [("claim", "string", "1: give claim codes instead of bundles")],
+    "accounts.users": _AFTER + [("department", "string", "one department's users")],
+    "accounts.tokens": _BEFORE + [("department", "string", "admins only: one department's tokens"),
+                                  ("live", "integer", "1: leave out revoked tokens")],
 }
 BODIES = {
     "ingest.chirpstack": "A ChirpStack v4 integration event (JSON, protobuf field names in camelCase), or an array.",
@@ -31,6 +34,13 @@ BODIES = {
                                " location, tags (';'-separated).",
     "provisioning.claim": "{claim_code}",
     "devices.update": "Any of {name, location, latitude, longitude, tags}.",
+    "accounts.add_user": "{username, role, department, password}; without a password one is generated and"
+                         " returned once as `password`.",
+    "accounts.update_user": "Any of {role, department, disabled (boolean)}.",
+    "accounts.reset_password": "{password} or {} to have one generated and returned once as `password`.",
+    "accounts.change_password": "{current_password, new_password}",
+    "accounts.create_token": "{name, role, department}; an operator's tokens are integration or technician"
+                             " tokens of their department. The answer's `secret` is shown this once.",
 }
 _ERROR = {"type": "object", "required": ["ok", "error", "status"], "properties": {
     "ok": {"const": False}, "error": {"type": "string"}, "status": {"type": "integer"},
