@@ -8,7 +8,7 @@ from protocols import frames
 from protocols import schema as S
 
 from fleet.alarms import alarm_of
-from fleet.storage.migrations import READING_COLUMNS
+from fleet.storage.migrations import READING_COLUMNS, SIDE_SENDERS
 
 # Reasons an event is quarantined.
 UNKNOWN_DEVICE = "unknown_device"
@@ -53,10 +53,12 @@ def _decode(device, payload):
         return Outcome("rejected", UNDECODABLE, str(e) or "empty payload", device)
     if frames.kind_of(kind)[S.DIRECTION] != S.UP:
         return Outcome("rejected", UNDECODABLE, "%s is a downlink kind" % kind, device)
-    if kind in READING_COLUMNS and kind != device["kind"]:
+    # A sensor sends its own kind's readings, and side kinds (night_flow, alarm) where allowed.
+    senders = SIDE_SENDERS.get(kind, (kind,) if kind in READING_COLUMNS else None)
+    if senders is not None and device["kind"] not in senders:
         return Outcome("rejected", WRONG_KIND, "a %s frame from a %s device" % (kind, device["kind"]), device)
     reading, state = None, {}
-    if kind in READING_COLUMNS:
+    if senders is not None:
         reading = (kind, values)
         state["battery"] = values.get("battery")
         alarm = alarm_of(kind, values)

@@ -180,6 +180,8 @@ def _encode_bits(kind, f, fields):
     for i in range(len(names)):
         v = fields.get(names[i])
         if v is None:
+            if i >= f[S.ORIGIN]:
+                continue   # a bit appended by a later schema: clear unless given
             raise FieldError(kind, names[i], "missing")
         if v is not True and v is not False:
             raise FieldError(kind, names[i], "must be true or false, not %r" % (v,))

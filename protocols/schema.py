@@ -20,14 +20,42 @@
 #     default (None unless stated);
 #   - an older decoder reads a newer frame: it decodes the fields it knows and
 #     ignores trailing ones it does not know (and unknown high bits in flags).
+# Bits appended to a flags field are optional the same way: an encoder not
+# given them sends them clear, and an older frame reads them as false (the
+# device that sent it could not raise them).
 # A change of scale, range or meaning is a new kind id, never an edit.
+#
+# What the profiles detect beyond their periodic readings (issue 6), and why
+# it is carried the way it is:
+#   - smart toilet: "cleaning" (NH3 or H2S over its threshold, with hysteresis)
+#     and "consumables_low" are two bits appended to its alarms flags. Four
+#     flags still take one CBOR byte (values up to 23), so the kind stays at 11
+#     bytes; they are states, in every frame, so no acknowledgement is needed.
+#   - water main: its frame is already 11 bytes at the extremes, so nothing
+#     fits there. The minimum night flow is a daily figure with its own meaning
+#     (the lowest flow of a night window, not a reading at a moment), so it is
+#     a kind of its own, night_flow, which also says the window it was taken
+#     over and on how many readings: the fleet compares nights only when they
+#     are alike.
+#   - a burst (and a leak the water main infers from its night flow) are
+#     events to act on and acknowledge, not readings: the generic alarm kind
+#     carries any of them by the same ALARMS names the alarm_ack downlink
+#     acknowledges, so the fleet acknowledges exactly what it received and a
+#     new alarm needs a new name, not a new kind. It says whether the alarm is
+#     raised or over (the condition cleared on the device) and how many times
+#     it was sent before (0 = new, so the fleet tells a new alarm from a repeat
+#     of one not yet acknowledged). The reading behind an alarm goes in the
+#     device's own kind beside it. The SOS, rodent burst and toilet leak
+#     already had positions in their kinds, which keep their meaning.
 #
 # Each field is a plain tuple (cheap on a microcontroller heap):
 #   (name, unit, type, num, den, lo, hi, origin, extra, flags)
 # num/den is the step as an exact fraction (the on-air integer times num/den is
 # the value in `unit`); lo/hi are the valid range as on-air integers after the
 # origin is removed; extra depends on the type (names of enum values or flag
-# bits, the referenced field of a delta, the length of a byte string).
+# bits, the referenced field of a delta, the length of a byte string). A flags
+# field has no origin: that position holds how many of its leading bits an
+# encoder must be given (the rest were appended later and default to clear).
 
 try:
     from micropython import const
@@ -115,9 +143,14 @@ def choice(name, names, flags=0):
     return (name, "", T_ENUM, 1, 1, 0, len(names) - 1, 0, tuple(names), flags)
 
 
-def bits(name, names, flags=0):
-    """Named booleans packed into one unsigned integer, bit 0 first."""
-    return (name, "", T_BITS, 1, 1, 0, (1 << len(names)) - 1, 0, tuple(names), flags)
+def bits(name, names, flags=0, required=None):
+    """Named booleans packed into one unsigned integer, bit 0 first.
+
+    The first `required` bits (all by default) must be given to encode; bits
+    after them were appended by a later schema and are clear when not given.
+    """
+    need = len(names) if required is None else required
+    return (name, "", T_BITS, 1, 1, 0, (1 << len(names)) - 1, need, tuple(names), flags)
 
 
 def delta(name, unit, step, ref, sign, hi, flags=0):
@@ -144,6 +177,9 @@ def battery():
 
 RESET_CAUSES = ("unknown", "power_on", "hard", "watchdog", "deep_sleep", "soft", "brownout", "panic")
 ACK_RESULTS = ("ok", "rejected", "invalid", "busy")
+# Alarm names, shared by the alarm uplink and the alarm_ack downlink. Append
+# only: a device older than a name refuses an alarm_ack for it (out of range),
+# which is right, since it cannot have raised it.
 ALARMS = ("sos", "leak", "burst", "rodent_burst")
 OTA_RESULTS = ("accepted", "downloading", "installed", "confirmed", "verify_failed", "rolled_back", "rejected")
 
@@ -166,7 +202,7 @@ KINDS = (
         battery(),
     )),
     (3, "smart_toilet", UP, (
-        bits("alarms", ("occupied", "leak")),
+        bits("alarms", ("occupied", "leak", "cleaning", "consumables_low"), required=2),
         count("people", 255),
         number("nh3", "ppm", "1", "0", "255"),
         number("h2s", "ppm", "0.01", "0", "2.55"),
@@ -205,6 +241,23 @@ KINDS = (
     (9, "ota_ack", UP, (
         count("release", 65535),
         choice("result", OTA_RESULTS),
+    )),
+    # The lowest flow of one night's window (local time, whole 15 minutes), over
+    # `samples` readings: the leak indicator, sent once a day after the window.
+    (10, "night_flow", UP, (
+        number("flow", "L/s", "0.01", "-655.36", "655.35"),
+        number("start", "min", "15", "0", "1425"),
+        number("duration", "min", "15", "0", "345"),
+        count("samples", 255),
+        battery(),
+    )),
+    # An alarm raised (active) or over (not active) on the device, by the names
+    # alarm_ack acknowledges; repeat counts the sends of it before this one.
+    (11, "alarm", UP, (
+        choice("alarm", ALARMS),
+        boolean("active"),
+        count("repeat", 255),
+        battery(),
     )),
     # ---- downlinks: what the fleet sends
     (16, "config", DOWN, (

@@ -81,7 +81,8 @@ def describe_field(f):
     if t == S.T_BOOL:
         return name + ": true/false" + opt
     if t == S.T_BITS:
-        return name + ": flags " + ", ".join(["bit %d %s" % (i, n) for i, n in enumerate(f[S.EXTRA])]) + opt
+        return name + ": flags " + ", ".join(["bit %d %s%s" % (i, n, " (optional)" if i >= f[S.ORIGIN] else "")
+                                              for i, n in enumerate(f[S.EXTRA])]) + opt
     if t == S.T_ENUM:
         return name + ": one of " + ", ".join(f[S.EXTRA]) + opt
     if t == S.T_BYTES:

@@ -19,8 +19,13 @@ EXAMPLES = [
      {"activity": 300, "burst": True, "battery": 100}, "840219012cf514"),
     ("smart_toilet", {"occupied": True, "leak": False, "people": 42, "nh3": 12, "h2s": 0.35,
                       "consumables": 60, "battery": 95},
-     {"occupied": True, "leak": False, "people": 42, "nh3": 12, "h2s": 0.35, "consumables": 60,
-      "battery": 95}, "870301182a0c18230c13"),
+     {"occupied": True, "leak": False, "cleaning": False, "consumables_low": False, "people": 42, "nh3": 12,
+      "h2s": 0.35, "consumables": 60, "battery": 95}, "870301182a0c18230c13"),
+    # the flags appended later (cleaning, consumables_low): bits 2 and 3 of the same byte
+    ("smart_toilet", {"occupied": True, "leak": False, "cleaning": True, "consumables_low": True, "people": 42,
+                      "nh3": 12, "h2s": 0.35, "consumables": 15, "battery": 95},
+     {"occupied": True, "leak": False, "cleaning": True, "consumables_low": True, "people": 42, "nh3": 12,
+      "h2s": 0.35, "consumables": 15, "battery": 95}, "87030d182a0c18230313"),
     ("water_main", {"pressure": 512.3, "flow": -12.34, "pressure_min": 420.0, "pressure_max": 530.0,
                     "battery": 70},
      {"pressure": 512.3, "flow": -12.34, "pressure_min": 412.3, "pressure_max": 532.3, "battery": 70},
@@ -36,6 +41,14 @@ EXAMPLES = [
      "850619090218ba031848"),
     ("counters", {"boot_count": 17, "queue_depth": 3, "dropped": 0},
      {"boot_count": 17, "queue_depth": 3, "dropped": 0}, "8407110300"),
+    ("night_flow", {"flow": 1.37, "start": 120, "duration": 120, "samples": 24, "battery": 80},
+     {"flow": 1.37, "start": 120, "duration": 120, "samples": 24, "battery": 80}, "860a18890808181810"),
+    ("night_flow", {"flow": -0.53, "start": 1425, "duration": 0, "samples": 0, "battery": 0},
+     {"flow": -0.53, "start": 1425, "duration": 0, "samples": 0, "battery": 0}, "860a3834185f000000"),
+    ("alarm", {"alarm": "burst", "active": True, "repeat": 0, "battery": 80},
+     {"alarm": "burst", "active": True, "repeat": 0, "battery": 80}, "850b02f50010"),
+    ("alarm", {"alarm": "leak", "active": False, "repeat": 30, "battery": 100},
+     {"alarm": "leak", "active": False, "repeat": 30, "battery": 100}, "850b01f4181e14"),
     ("config_ack", {"seq": 5, "result": "ok"}, {"seq": 5, "result": "ok"}, "83080500"),
     ("ota_ack", {"release": 7, "result": "installed"}, {"release": 7, "result": "installed"}, "83090702"),
     ("config", {"seq": 5, "interval": 300},
@@ -49,6 +62,7 @@ EXAMPLES = [
     ("reboot", {"delay": 30}, {"delay": 30}, "8213181e"),
     ("status_request", {}, {}, "8114"),
     ("alarm_ack", {"alarm": "sos"}, {"alarm": "sos"}, "821500"),
+    ("alarm_ack", {"alarm": "burst"}, {"alarm": "burst"}, "821502"),
 ]
 
 UPLINKS = [k[S.KIND_NAME] for k in S.KINDS if k[S.DIRECTION] == S.UP]
@@ -217,7 +231,8 @@ def _newer_schema():
         if k[S.KIND_NAME] == "parking_bay":
             fields = fields + (S.number("temperature", "Cel", "0.5", "-40", "85", "0", S.OPTIONAL),)
         if k[S.KIND_NAME] == "smart_toilet":
-            fields = (S.bits("alarms", ("occupied", "leak", "tamper")),) + fields[1:]
+            fields = (S.bits("alarms", ("occupied", "leak", "cleaning", "consumables_low", "tamper"), required=2),) \
+                + fields[1:]
         newer.append((k[S.KIND_ID], k[S.KIND_NAME], k[S.DIRECTION], fields))
     return tuple(newer)
 
@@ -239,6 +254,62 @@ def test_older_schema_reads_a_newer_frame(interp):
     new = interp.call(F, "encode", "smart_toilet", toilet, kinds=_newer_schema())
     kind, values = interp.call(F, "decode", new)
     assert values["occupied"] is True and values["leak"] is True and "tamper" not in values
+    assert values["cleaning"] is True and values["consumables_low"] is True
+
+
+def _schema_before_issue_6():
+    # The schema as it was before the toilet's cleaning/consumables flags and the
+    # night_flow and alarm kinds: what a fleet or a board not yet updated reads with.
+    older = []
+    for k in S.KINDS:
+        if k[S.KIND_NAME] in ("night_flow", "alarm"):
+            continue
+        fields = k[S.FIELDS]
+        if k[S.KIND_NAME] == "smart_toilet":
+            fields = (S.bits("alarms", ("occupied", "leak")),) + fields[1:]
+        older.append((k[S.KIND_ID], k[S.KIND_NAME], k[S.DIRECTION], fields))
+    return tuple(older)
+
+
+TOILET = {"occupied": False, "leak": True, "people": 7, "nh3": 30, "h2s": 1.2, "consumables": 10, "battery": 50}
+
+
+def test_toilet_flags_appended_later_read_both_ways(interp):
+    # an older toilet's frame: the new flags read as clear
+    old = interp.call(F, "encode", "smart_toilet", TOILET, kinds=_schema_before_issue_6())
+    kind, values = interp.call(F, "decode", old)
+    assert values == dict(TOILET, cleaning=False, consumables_low=False)
+    # an encoder not given them sends the same bytes as before
+    assert interp.call(F, "encode", "smart_toilet", TOILET) == old
+    # a newer toilet's frame read by an older decoder: the flags it knows, the rest ignored
+    new = interp.call(F, "encode", "smart_toilet", dict(TOILET, cleaning=True, consumables_low=True))
+    assert len(new) == len(old)
+    assert interp.call(F, "decode", new, _schema_before_issue_6()) == ("smart_toilet", TOILET)
+
+
+def test_the_first_flags_stay_required(interp):
+    with pytest.raises(RemoteError) as e:
+        interp.call(F, "encode", "smart_toilet", {k: v for k, v in TOILET.items() if k != "leak"})
+    assert e.value.name == "FieldError" and "smart_toilet.leak: missing" in e.value.message
+
+
+def test_new_kinds_are_unknown_to_an_older_decoder_not_misread(interp):
+    # A new kind id is how a figure with a new meaning is added: an older fleet
+    # refuses it as unknown (and keeps it to replay), it never reads it as another kind.
+    for kind in ("night_flow", "alarm"):
+        data = interp.call(F, "encode", kind, sizes.worst_case_values(kind))
+        with pytest.raises(RemoteError) as e:
+            interp.call(F, "decode", data, _schema_before_issue_6())
+        assert e.value.name == "UnknownKind"
+
+
+def test_alarm_names_are_those_alarm_ack_acknowledges():
+    assert _field("alarm", "alarm")[S.EXTRA] == _field("alarm_ack", "alarm")[S.EXTRA] == S.ALARMS
+
+
+@pytest.mark.parametrize("kind,worst", [("smart_toilet", 11), ("water_main", 11), ("night_flow", 11), ("alarm", 7)])
+def test_worst_case_sizes_of_the_kinds_issue_6_touched(kind, worst):
+    assert sizes.worst_case_bytes(kind) == worst
 
 
 # ---- single precision: an ESP32 holds floats in 32 bits
@@ -285,7 +356,8 @@ def test_raw_steps_encode_like_si_values(interp):
     raw = {"latitude": 2241234, "longitude": 11426789, "fix": "gps", "sos": False, "battery": 11}
     assert interp.call(F, "encode", "hiker_tracker", raw, raw=True) == interp.call(F, "encode", "hiker_tracker", si)
     water = {"pressure": 5123, "flow": -1234, "pressure_min": 4200, "pressure_max": 5300, "battery": 14}
-    assert interp.call(F, "encode", "water_main", water, raw=True) == _hex(EXAMPLES[3][3])
+    golden = [e[3] for e in EXAMPLES if e[0] == "water_main"][0]
+    assert interp.call(F, "encode", "water_main", water, raw=True) == _hex(golden)
 
 
 def test_pressure_window_is_rounded_outward(interp):

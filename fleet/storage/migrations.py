@@ -19,6 +19,25 @@ READING_COLUMNS = {
                    "battery": float},
     "hiker_tracker": {"latitude": float, "longitude": float, "fix": str, "sos": int, "battery": float},
 }
+# READING_COLUMNS is what 0003 created and stays so (0003 reads it). Columns added since,
+# each by a migration of its own (a new one here needs its migration too):
+ADDED_READING_COLUMNS = {
+    "smart_toilet": {"cleaning": int, "consumables_low": int},          # 0007
+}
+# Frame kinds a sensor sends beside its own kind's readings (protocols/schema.py says
+# why they are kinds of their own): the device kinds that may send each, and the
+# columns of its readings table (0007).
+SIDE_SENDERS = {
+    "night_flow": ("water_main",),
+    "alarm": tuple(READING_COLUMNS),
+}
+SIDE_READING_COLUMNS = {
+    "night_flow": {"flow": float, "start": float, "duration": float, "samples": int, "battery": float},
+    "alarm": {"alarm": str, "active": int, "repeat": int, "battery": float},
+}
+# Every readings table (readings_<kind>) with its columns as they are now.
+TABLE_COLUMNS = dict({kind: dict(cols, **ADDED_READING_COLUMNS.get(kind, {})) for kind, cols in READING_COLUMNS.items()},
+                     **SIDE_READING_COLUMNS)
 
 
 def migration(name):
@@ -163,3 +182,19 @@ def _account_management(db):
     db["users"].create_index(["role", "disabled"], if_not_exists=True)
     db["tokens"].create_index(["department", "id"], if_not_exists=True)
     db["tokens"].add_column("last_used_at", float)
+
+
+@migration("0007_toilet_flags_night_flow_and_alarm_readings")
+def _issue_6_readings(db):
+    # The toilet's cleaning and consumables flags, and tables for the night_flow and
+    # alarm frames, so the device page and the API can show and chart them. The columns
+    # are written out here, not read from the constants above, which move on.
+    db["readings_smart_toilet"].add_column("cleaning", int)
+    db["readings_smart_toilet"].add_column("consumables_low", int)
+    for kind, columns in (
+            ("night_flow", {"flow": float, "start": float, "duration": float, "samples": int, "battery": float}),
+            ("alarm", {"alarm": str, "active": int, "repeat": int, "battery": float})):
+        table = db["readings_" + kind]
+        table.create(dict({"uplink_id": int, "device_id": int, "time": float}, **columns),
+                     pk="uplink_id", foreign_keys=[("uplink_id", "uplinks", "id")])
+        table.create_index(["device_id", "time"])

@@ -3,7 +3,7 @@ import sqlite3
 import time
 
 from fleet.storage.base import dumps, loads
-from fleet.storage.migrations import READING_COLUMNS
+from fleet.storage.migrations import TABLE_COLUMNS
 
 _UPLINK_COLUMNS = ("device_id", "time", "source", "dedup_id", "session", "f_cnt", "f_port", "dr",
                    "frequency", "sf", "bandwidth", "coding_rate", "airtime", "frame_kind", "payload", "fields")
@@ -19,7 +19,7 @@ def _uplink(row):
 
 def _reading_row(kind, uplink_id, device_id, at, values):
     row = {"uplink_id": uplink_id, "device_id": device_id, "time": at}
-    for name in READING_COLUMNS[kind]:
+    for name in TABLE_COLUMNS[kind]:
         v = values.get(name)
         row[name] = int(v) if isinstance(v, bool) else v
     return row
@@ -110,13 +110,13 @@ class TrafficMixin:
 
     def readings(self, kind, device_id, since, limit=5000):
         """The device's readings since a time, oldest first (for charts)."""
-        columns = ", ".join(READING_COLUMNS[kind])
+        columns = ", ".join(TABLE_COLUMNS[kind])
         return self._all("SELECT time, %s FROM readings_%s WHERE device_id = ? AND time >= ?"
                          " ORDER BY time LIMIT ?" % (columns, kind), (device_id, since, limit))
 
     def latest_reading(self, kind, device_id):
         """The device's newest reading, or None."""
-        columns = ", ".join(READING_COLUMNS[kind])
+        columns = ", ".join(TABLE_COLUMNS[kind])
         return self._one("SELECT time, %s FROM readings_%s WHERE device_id = ? ORDER BY time DESC LIMIT 1"
                          % (columns, kind), (device_id,))
 
