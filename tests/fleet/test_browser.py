@@ -114,3 +114,64 @@ def test_readable_on_a_phone(browser, server):
     assert width <= 390        # no sideways scrolling of the page (wide tables scroll inside their box)
     page.screenshot(path=os.path.join(SCREENSHOTS, "fleet-overview-phone.png"), full_page=True)
     page.context.close()
+
+
+def _sign_in(browser, server, username, password, phone=False):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844} if phone else {"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.goto(server + "/auth/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/")
+    return page
+
+
+def test_admin_adds_a_user_and_a_token_shown_once_then_revoked(browser, server):
+    admin = _login(browser, server, "admin")
+    admin.click("nav >> text=Users")
+    assert "td" in admin.locator("#users").inner_text()
+    admin.click("#add-user")
+    admin.fill("#new-user input[name=username]", "inspector-7")
+    admin.select_option("#new-user select[name=role]", "viewer")
+    admin.select_option("#new-user select[name=department]", "TD")
+    admin.click("#new-user button[type=submit]")
+    password = admin.inner_text("#secret")
+    assert len(password) >= 16 and "shown this once" in admin.content()
+
+    user = _sign_in(browser, server, "inspector-7", password, phone=True)
+    assert user.inner_text("#whoami").startswith("inspector-7")
+    assert user.inner_text("#total-devices") == "400"                 # TD's devices
+    assert user.locator("nav >> text=Users").count() == 0 and user.locator("nav >> text=Tokens").count() == 0
+    user.context.close()
+
+    admin.click("nav >> text=Tokens")
+    admin.click("#create-token")
+    admin.fill("#new-token input[name=name]", "td-chirpstack-browser")
+    admin.select_option("#new-token select[name=role]", "integration")
+    admin.select_option("#new-token select[name=department]", "TD")
+    admin.click("#new-token button[type=submit]")
+    secret = admin.inner_text("#secret")
+    assert secret.startswith("cft_")
+    api = browser.new_context().request          # no session cookie: the bearer token alone
+    me = api.get(server + "/api/me", headers={"Authorization": "Bearer " + secret})
+    assert me.status == 200 and me.json()["name"] == "td-chirpstack-browser"
+
+    admin.click("text=Done")
+    row = admin.locator("#tokens tbody tr", has_text="td-chirpstack-browser")
+    assert "live" in row.inner_text() and secret not in admin.content()     # never shown again
+    admin.goto(server + "/tokens")
+    assert secret not in admin.content()
+    row.locator("button", has_text="revoke").click()
+    assert "revoked" in admin.locator(".flash").inner_text()
+    assert "revoked" in admin.locator("#tokens tbody tr", has_text="td-chirpstack-browser").inner_text()
+    assert api.get(server + "/api/me", headers={"Authorization": "Bearer " + secret}).status == 401
+    api.dispose()
+
+    phone = _login(browser, server, "admin", phone=True)
+    for path in ("/users", "/tokens", "/tokens/new", "/account/password"):
+        phone.goto(server + path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
+    phone.screenshot(path=os.path.join(SCREENSHOTS, "fleet-password-phone.png"), full_page=True)
+    phone.context.close()
+    admin.context.close()
