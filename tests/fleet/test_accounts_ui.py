@@ -99,7 +99,8 @@ def test_change_own_password_page(app):
 def test_token_created_in_the_ui_is_shown_once_and_revoked(app, store):
     c = Client(app).login("td")
     page = c.http.get("/tokens/new").get_data(as_text=True)
-    assert "<option>integration</option>" in page and "<option>admin</option>" not in page
+    assert "<option selected>integration</option>" in page and "<option>technician</option>" in page
+    assert ">admin</option>" not in page and ">viewer</option>" not in page
     r = _form(c, "/tokens/new", name="td-chirpstack", role="integration")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     secret = _secret(r.get_data(as_text=True))
