@@ -116,11 +116,13 @@ def token_create(db_path, role, department, name):
 @click.argument("token_id", type=int)
 def token_revoke(db_path, token_id):
     """Revoke a token by id."""
-    from fleet import auth
+    from fleet import accounts, errors
     store = _store(_app(db_path))
     try:
-        if not auth.revoke_token(store, token_id, actor=_cli_identity().actor):
-            _fail("no live token %d" % token_id)
+        # The same rule as the web UI and API: the token's department is audited.
+        accounts.revoke_token(store, _cli_identity(), token_id, None)
+    except errors.ApiError as e:
+        _fail(e.message)
     finally:
         store.close()
     click.echo("token %d revoked" % token_id)

@@ -63,6 +63,8 @@ def test_admin_commands_end_to_end(db, tmp_path):
     assert run("device", "decommission", "--db", db, bundle["device"]["id"]).exit_code == 0
     assert run("device", "decommission", "--db", db, bundle["device"]["id"]).exit_code == 1
     assert run("token", "revoke", "--db", db, 1).exit_code == 0
+    again = run("token", "revoke", "--db", db, 1)
+    assert again.exit_code == 1 and "already revoked" in again.output
     assert s.token_by_hash(crypto.token_hash(token)) is None
     actions = [a["action"] for a in s.audit_log()]
     assert {"department.add", "user.add", "token.create", "device.register", "device.decommission",
