@@ -8,6 +8,9 @@ and token secrets are returned to the caller once and never stored, logged or au
 import re
 import secrets
 import threading
+import time
+
+from flask import current_app
 
 from fleet import auth, crypto, errors
 from fleet.auth import ADMIN, INTEGRATION, OPERATOR, TECHNICIAN, USER_ROLES
@@ -182,9 +185,16 @@ def change_own_password(store, ident, current, new, addr):
     (its session stamp changes: the caller's other sessions end)."""
     if ident.kind != "user":
         raise errors.Forbidden("only a signed-in user has a password")
+    # The sign-in throttle's limits: a borrowed session must not become a password oracle.
+    throttle, key, now = _password_throttle(), ident.id, time.time()
+    limit, window = current_app.config["LOGIN_ATTEMPTS"], current_app.config["LOGIN_WINDOW"]
+    if throttle.blocked(key, limit, window, now):
+        raise errors.ApiError("too many wrong passwords; try again later", 429)
     user = store.user(ident.id)
     if not isinstance(current, str) or not crypto.check_password(user["password_hash"], current):
+        throttle.fail(key, now)
         raise _invalid("current_password", "is wrong")
+    throttle.clear(key)
     _check_password(new, "new_password")
     if new == current:
         raise _invalid("new_password", "must differ from the current one")
@@ -193,6 +203,10 @@ def change_own_password(store, ident, current, new, addr):
         store.audit(ident.actor, "user.password_change", "user", user["id"], user["department"],
                     {"username": user["username"]}, addr)
     return store.user(user["id"])
+
+
+def _password_throttle():
+    return current_app.extensions.setdefault("cityfleet.password_throttle", auth._Throttle())
 
 
 # ---- tokens (admins: all; operators: their department's) ----

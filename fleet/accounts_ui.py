@@ -125,7 +125,7 @@ def change_password():
     try:
         row = accounts.change_own_password(get_store(), g.identity, request.form.get("current_password", ""),
                                            request.form.get("new_password", ""), remote_addr())
-    except errors.Invalid as e:
+    except errors.ApiError as e:
         return render_template("accounts/password.html", error=e.message), e.status
     session["stamp"] = session_stamp(row)      # this session stays signed in; the others end
     flash("Password changed.")

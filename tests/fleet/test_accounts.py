@@ -338,3 +338,13 @@ def test_openapi_describes_the_account_routes(app):
 def test_account_queries_use_indexes(store, method, kwargs):
     steps = [s for _, plan in store.explain(method, **kwargs) for s in plan]
     assert steps and not [s for s in steps if s.startswith("SCAN")], steps
+
+
+def test_wrong_current_passwords_are_throttled(app):
+    c = Client(app).login("tdview")
+    body = {"current_password": "guess", "new_password": "a new password"}
+    statuses = [c.post("/api/me/password", json=body).status_code for _ in range(6)]
+    assert statuses == [422] * 5 + [429]
+    right = c.post("/api/me/password", json=dict(body, current_password=PASSWORD))
+    assert right.status_code == 429 and right.json["ok"] is False       # until the window passes
+    assert Client(app).login("td").post("/api/me/password", json=dict(body, current_password=PASSWORD)).status_code == 200
