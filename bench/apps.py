@@ -1,37 +1,82 @@
-"""Application figures, one entry per profile in APPS (each engineer appends
-theirs): on the virtual board with the profile's scenario and peers,
+"""Application figures per profile, on the virtual board with the profile's
+scenario (hil/scenarios/) and its peers (Modbus meter, GNSS feeder, LD2410),
+as the application tests run them.
 
-- heap per wake: the smallest heap (to 2 KB, by bisection in this run) with
-  which the board finishes a wake of the profile (its first frame out) less
-  the smallest heap with which the same board reaches its REPL with nothing of
-  ours on flash: what the firmware and the application need, imports and
-  fragmentation included (micropython.mem_peak() never counts what the GC frees);
-- awake time per wake: wall time on this machine for a run of wakes, divided
-  by the wakes, and the board's virtual time from wake to deep sleep;
-- frames per day: the Profile (on MicroPython) through a typical day of readings;
-- frame size: each frame kind the profile sends, encoded at typical values.
+Heap per wake cycle. A wake cycle is one deep-sleep wake of the profile:
+boot.py, main.py, the runtime, the profile's sensors read, its frames and the
+status and counters frames queued and sent (console transport), deep sleep.
+The wake measured is not the first boot: the board runs its scenario at full
+heap, held at each deep sleep (hil.vboard: hold_deepsleep) so the flash and
+RTC state before each wake can be copied, up to the scenario's hard case
+(parking: a car arriving; rodent: the burst; toilet: the leak; water: the
+burst; hiker: the SOS press); the wake measured is the one of that walk that
+sent the most frame bytes, with status_every 1 so the status and counters
+frames fall due in it too: the worst wake of the run, and one the profile
+meets every day. From the copied state that wake is replayed on fresh boards
+with less and less heap: the smallest heap (bisection, 1 KB) with which it
+still ends in deep sleep with the same frames, no MemoryError and no error
+logged, less the smallest heap with which the same virtual board (same
+scenario, ROM partition mounted) reaches its REPL with nothing of ours on
+flash. micropython.mem_peak() cannot be used: it never counts what the GC
+freed, so the figure is what the wake needs of a heap, imports and
+fragmentation included (and the virtual board's own models, which share the
+VM's heap, as far as they allocate during the wake).
+Both deployments bench.runtime knows: ROMFS (bytecode in place in a ROM
+partition; needs a MicroPython build with MICROPY_VFS_ROM and a romfs
+partition table: the stock ESP32_GENERIC has none) and .mpy on littlefs
+(the stock firmware). The runtime-only wake (the same board, config and
+deep-sleep wake, without apps/: status frames only) is measured in the same
+run, and the profile's increment over it shown.
 
-    python -m bench.apps
+Awake time: the board's virtual time from its boot to deep sleep, and this
+machine's wall time (VM start to deep sleep), averaged over the walk's wakes,
+and for the measured wake.
+
+Frames per day: the Profile (on the MicroPython unix port) through a typical
+day of readings, in chunks of wakes in one live Profile (tests/apps/steps.py
+sessions). Frame sizes: bytes of every frame kind that came out, of the day's
+Profile and of the board's walk (status, counters), smallest to largest.
+
+    python -m bench.apps [profile ...]
 """
 import json
 import re
+import shutil
+import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.runtime import DEPLOYMENTS, GOAL_BYTES, STEP, firmware_files, smallest_heap, write_flash
+
 ROOT = Path(__file__).resolve().parent.parent
-GOAL_BYTES = 32 * 1024
-STEP = 2048
 SCENARIOS = ROOT / "hil" / "scenarios"
+FULL_HEAP = 304 * 1024
+CHUNK = 120          # wakes per call of the MicroPython test server
+UPLINK = re.compile(rb"uplink ([0-9a-f]+)\r?\n")
+REPL_PROMPT = re.compile(rb"\n>>> |raw REPL")
+# what a wake must not show; the runtime-only wake's "profile ... not installed" is its point
+ERRORS = re.compile(rb"MemoryError|Traceback|\d+ E (?!profile \w+ not installed)[^\r\n]*")
+IDENTITY = {"dev_eui": "70b3d57ed0000301", "join_eui": "70b3d57ed0000000",
+            "app_key": "00112233445566778899aabbccddeeff", "device_key": "ab" * 32}
 
 
-def _board_json(board):
-    b = json.loads((ROOT / "boards" / (board + ".json")).read_text())
-    b["buses"].pop("lora_uart", None)   # frames to the console: the application's own wake
-    return json.dumps(b).encode()
+def _scenario(name):
+    return json.loads((SCENARIOS / name).read_text())
 
 
-# ---------------------------------------------------------------- peers per profile
+def _board_json(board, profile):
+    # As the application tests flash it: no LoRa modem, frames to the console.
+    from hil.scenarios.run_apps import board_json
+    return json.dumps(board_json(board, profile)).encode()
+
+
+# ---------------------------------------------------------------- peers, as the tests run them
+
+def _no_peers(vb, scenario):
+    return []
+
 
 def _water_peers(vb, scenario):
     from hil.peers.modbus_meter import ModbusMeterPeer
@@ -42,6 +87,14 @@ def _water_peers(vb, scenario):
 def _hiker_peers(vb, scenario):
     from hil.peers.gnss_feeder import GnssFeeder, Track
     return [GnssFeeder(vb.uarts["gnss_uart"], Track.from_scenario(scenario), clock=vb.now_ms, period=0.1).start()]
+
+
+def _ld2410_peers(vb, scenario):
+    from hil import scenario as scn
+    from hil.peers.ld2410 import LD2410Peer
+    start = scn.start_ms(scenario)
+    timeline = [(start + int(s * 1000), st, cm) for s, st, cm in scenario["ld2410"]]
+    return [LD2410Peer(vb.uarts["rs485"], timeline, clock=vb.now_ms).start()]
 
 
 # ---------------------------------------------------------------- typical days (Profile only)
@@ -71,45 +124,8 @@ def _hiker_day():
     return steps
 
 
-def _typical_frames(micropython, app, config, steps):
-    out = micropython.call("tests.apps.steps", "run_profile", app, config, steps)
-    return [f for frames in out for f in frames]
-
-
-APPS = [
-    {"profile": "water_main", "board": "esp32-devkitc", "scenario": "water_burst.json", "peers": _water_peers,
-     "config": {"interval": 300, "thresholds": {}}, "day": _water_day, "line": rb"water \d+ p ",
-     "examples": [("water_main", {"pressure": 452.3, "flow": 8.25, "pressure_min": 440.0, "pressure_max": 470.0,
-                                  "battery": 80}, False)]},
-    {"profile": "hiker_tracker", "board": "lilygo-t-beam", "scenario": "hiker_trail.json", "peers": _hiker_peers,
-     "config": {"interval": 60, "thresholds": {"gnss_nofix_epochs": 3, "gnss_wait_s": 10}}, "day": _hiker_day,
-     "line": rb"hiker \d+ fix gps",
-     "examples": [("hiker_tracker", {"latitude": 2240600, "longitude": 11412900, "fix": "gps", "sos": False,
-                                     "battery": 16}, True),
-                  ("hiker_tracker", {"latitude": None, "longitude": None, "fix": "none", "sos": True,
-                                     "battery": 16}, True)]},
-]
-
-
-
-# ---- parking bay, rodent station, smart toilet
-
-def _no_peers(vb, scenario):
-    return []
-
-
-def _ld2410_peers(vb, scenario):
-    from hil.peers.ld2410 import LD2410Peer
-    return [LD2410Peer(vb.uarts["rs485"], [(0, 2, 80)], clock=vb.now_ms).start()]
-
-
-def _toilet_board_json(board):
-    from hil.scenarios.run_apps import board_json
-    return json.dumps(board_json(board, "smart_toilet")).encode()
-
-
 def _parking_day():
-    # a wake every 2 minutes; six cars a day (12 changes), traffic over the empty bay twice an hour
+    # a wake every 2 minutes (light sleep); six cars a day (12 changes), traffic over the empty bay twice an hour
     steps = []
     cars = [(7.5, 9), (9.5, 12), (12.2, 14), (14.5, 17.5), (18, 19), (20, 23)]
     for i in range(720):
@@ -131,7 +147,7 @@ def _rodent_day():
 
 
 def _toilet_day():
-    # a wake every 10 minutes; 40 uses, one cleaning alert, consumables run low once
+    # a wake every 10 minutes; 36 uses, one cleaning alert, consumables run low once
     steps = []
     for i in range(144):
         steps += [("wake", i * 600, {"presence": i % 4 == 1, "people": 1 if i % 4 == 1 else 0,
@@ -141,146 +157,369 @@ def _toilet_day():
     return steps
 
 
-APPS += [
+# ---------------------------------------------------------------- the profiles
+# scenario: the board run; config: the device's config on it (the scenario's or
+# the tests'), run under deep sleep; until: how far into the scenario the walk
+# goes (past its hard case); day, day_config: the typical day (Profile only).
+
+def _hiker_config():
+    from tests.apps.test_hiker import PROVISIONED
+    return dict(PROVISIONED)
+
+
+def _water_config():
+    from tests.apps.test_water import PROVISIONED
+    return dict(PROVISIONED)
+
+
+APPS = [
     {"profile": "parking_bay", "board": "esp32-devkitc", "scenario": "parking_quick_swap.json",
-     "peers": _no_peers, "config": {"interval": 60, "thresholds": {"calibrate": 1, "keepalive_s": 0}},
-     "day_config": {"interval": 120, "thresholds": {}}, "day": _parking_day, "line": rb"parking_bay: \w",
-     "examples": [("parking_bay", {"occupied": True, "changes": 1234, "battery": 80}, False)]},
+     "until": lambda s: 660, "peers": _no_peers, "hard": "a car arriving",
+     "day": _parking_day, "day_config": {"interval": 120, "thresholds": {}}},
     {"profile": "rodent_station", "board": "esp32-devkitc", "scenario": "rodent_burst.json",
-     "peers": _no_peers, "config": {"interval": 60, "thresholds": {"window_s": 0}},
-     "day_config": {"interval": 900, "thresholds": {}}, "day": _rodent_day, "line": rb"rodent_station: \w",
-     "examples": [("rodent_station", {"activity": 14, "burst": True, "battery": 60}, False)]},
+     "until": lambda s: s["expect"]["bursts"][0] + 60, "peers": _no_peers, "hard": "the burst alert",
+     "day": _rodent_day, "day_config": {"interval": 900, "thresholds": {}}},
     {"profile": "smart_toilet", "board": "esp32-devkitc", "scenario": "toilet_ordinary_day.json",
-     "peers": _ld2410_peers, "board_json": _toilet_board_json,
-     "config": {"interval": 60, "thresholds": {"report_s": 0}},
-     "day_config": {"interval": 600, "thresholds": {}}, "day": _toilet_day, "line": rb"smart_toilet: \w",
-     "examples": [("smart_toilet", {"occupied": True, "leak": False, "people": 42, "nh3": 12, "h2s": 0.35,
-                                    "consumables": 60, "battery": 70}, False)]},
+     "until": lambda s: s["expect"]["leak"][0] + 660, "peers": _ld2410_peers, "hard": "the leak alarm",
+     "day": _toilet_day, "day_config": {"interval": 600, "thresholds": {}}},
+    {"profile": "water_main", "board": "esp32-devkitc", "scenario": "water_burst.json", "config": _water_config,
+     "until": lambda s: 27 * 60, "peers": _water_peers,
+     "hard": "the burst alarm", "day": _water_day, "day_config": {"interval": 300, "thresholds": {}}},
+    {"profile": "hiker_tracker", "board": "lilygo-t-beam", "scenario": "hiker_sos.json", "config": _hiker_config,
+     "until": lambda s: 14 * 60, "peers": _hiker_peers, "hard": "the SOS press",
+     "day": _hiker_day, "day_config": {"interval": 60, "thresholds": {"gnss_nofix_epochs": 3, "gnss_wait_s": 10}}},
 ]
 
-IDENTITY = {"dev_eui": "70b3d57ed0000301", "join_eui": "70b3d57ed0000000",
-            "app_key": "00112233445566778899aabbccddeeff", "device_key": "ab" * 32, "status_every": 1000}
+
+def _device_config(entry, scenario):
+    cfg = entry["config"]() if "config" in entry else dict(scenario["config"])
+    cfg = dict(IDENTITY, **{k: v for k, v in cfg.items() if k not in IDENTITY})
+    cfg.update(profile=entry["profile"], sleep="deep", status_every=1)
+    return cfg
 
 
-def _run(entry, heap, wakes=1, firmware=True, timeout=15):
-    """(ok, wall s, [virtual awake ms]) of a board with this heap running `wakes` wakes."""
-    from hil.board import LAYOUT, _build
+# ---------------------------------------------------------------- one wake on the board
+
+def _wake_record(vb, pos, wall):
+    """What one wake did, from the console from `pos` on and the events."""
+    from protocols import frames
+    log = bytes(vb.log[pos:])
+    sent = []
+    for m in UPLINK.finditer(log):
+        data = bytes.fromhex(m.group(1).decode())
+        sent.append((frames.decode(data)[0], len(data)))
+    boots = [ms for ms, what, _ in vb.events if what == "boot"]
+    sleeps = [ms for ms, what, _ in vb.events if what == "deepsleep"]
+    virtual = sleeps[-1] - boots[-1] if boots and sleeps and sleeps[-1] >= boots[-1] else None
+    return {"frames": sent, "bytes": sum(n for _, n in sent), "errors": ERRORS.findall(log),
+            "virtual": virtual, "wall": wall, "log": log}
+
+
+def _timeout(entry):
+    return 60 if entry["board"] == "lilygo-t-beam" else 30
+
+
+def _walk(entry, deploy, apps=True):
+    """Run the scenario at full heap, held at each deep sleep, until
+    entry["until"] s into it (with apps) or one wake past the first boot
+    (without). Returns (snapshot folder of the board before the wake to
+    measure, that wake's record, every deep-sleep wake's record); the
+    caller removes the snapshot."""
+    from hil import scenario as scn
     from hil.vboard import VirtualBoard
-    scenario = json.loads((SCENARIOS / entry["scenario"]).read_text())
+    scenario = _scenario(entry["scenario"])
+    end_ms = scn.start_ms(scenario) + (entry["until"](scenario) * 1000 if apps else 1)
+    cfg = _device_config(entry, scenario)
+    rom, files = firmware_files(deploy, exclude=() if apps else ("apps",))
+    files = files + [("/board.json", _board_json(entry["board"], entry["profile"])),
+                     ("/config.json", json.dumps(cfg).encode())]
+    work = Path(tempfile.mkdtemp(prefix="bench-walk-"))
+    best = Path(tempfile.mkdtemp(prefix="bench-snap-"))
+    vb = VirtualBoard(entry["board"], scenario=scenario, flash_dir=work / "board", hold_deepsleep=True)
+    write_flash(vb, rom, files)
+    vb.start()
+    peers = entry["peers"](vb, scenario)
+    wakes, chosen = [], None
+    try:
+        vb.wait_asleep(_timeout(entry))            # the first boot: not measured
+        while True:
+            if vb.now_ms() > end_ms and wakes:
+                break
+            before = work / "before"
+            shutil.rmtree(before, ignore_errors=True)
+            shutil.copytree(work / "board", before)
+            pos = len(vb.log)
+            started = time.perf_counter()
+            vb.wake_up()
+            vb.wait_asleep(_timeout(entry))
+            w = _wake_record(vb, pos, time.perf_counter() - started)
+            wakes.append(w)
+            if w["errors"]:
+                raise RuntimeError("wake %d failed at full heap: %s\n%s" % (
+                    len(wakes), w["errors"][0].decode(), w["log"][-1500:].decode("utf-8", "replace")))
+            if chosen is None or _profile_bytes(w) >= _profile_bytes(chosen):
+                chosen = w
+                shutil.rmtree(best)
+                before.rename(best)
+    except BaseException:
+        shutil.rmtree(best, ignore_errors=True)
+        raise
+    finally:
+        for p in peers:
+            p.stop()
+        vb.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    _status_due(best)
+    return best, chosen, wakes
+
+
+RUNTIME_KINDS = ("status", "counters")
+
+
+def _profile_bytes(wake):
+    return sum(n for kind, n in wake["frames"] if kind not in RUNTIME_KINDS)
+
+
+def _status_due(snapshot):
+    """Make the status frames fall due in the held wake: the status countdown
+    in RTC memory (runtime/state.py: ">4sIQHB", magic, cycle, uptime ms,
+    countdown, streak) set to 0, as it is every status_every + 1 cycles."""
+    path = Path(snapshot) / "state.json"
+    st = json.loads(path.read_text())
+    rtc = bytearray.fromhex(st["rtc_memory"])
+    if rtc[:4] != b"CFs1":
+        raise RuntimeError("RTC memory holds no runtime state to set the status countdown in")
+    rtc[16:18] = b"\0\0"
+    st["rtc_memory"] = rtc.hex()
+    path.write_text(json.dumps(st))
+
+
+def replay(entry, snapshot, heap):
+    """The wake held in `snapshot`, on a fresh board with `heap` bytes of
+    heap: its record, or None if it did not get to deep sleep."""
+    from hil.vboard import DEEPSLEEP_RESET, VirtualBoard
+    scenario = _scenario(entry["scenario"])
     with tempfile.TemporaryDirectory() as tmp:
-        vb = VirtualBoard(entry["board"], scenario=scenario, flash_dir=Path(tmp), heap="%d" % heap).start()
-        peers = []
+        shutil.copytree(snapshot, tmp, dirs_exist_ok=True)
+        vb = VirtualBoard(entry["board"], scenario=scenario, flash_dir=tmp, heap="%d" % heap, hold_deepsleep=True)
+        started = time.perf_counter()
+        vb.start(DEEPSLEEP_RESET)
+        peers = entry["peers"](vb, scenario)
         try:
-            vb.wait_for(rb">>> ", timeout=20)
-            if not firmware:
-                return True, 0.0, []
-            files = [("/board.json", entry.get("board_json", _board_json)(entry["board"])),
-                     ("/config.json", json.dumps(dict(IDENTITY, profile=entry["profile"], **entry["config"])).encode())]
-            files += [(dst.rstrip("/") + "/" + f, data) for src, dst in LAYOUT.items()
-                      for f, data in _build(ROOT / src, True)]
-            peers = entry["peers"](vb, scenario)
-            started = time.monotonic()
-            vb.offline(lambda image: [image.put(p, d) for p, d in files])
-            pos = 0
-            awake = []
-            for _ in range(wakes):
-                boot = vb.wait_for(rb"rst:0x[15] ", timeout=timeout, start=pos)
-                if not boot:
-                    return False, 0.0, []
-                t0 = vb.now_ms()
-                m = vb.wait_for(entry["line"], timeout=timeout, start=boot.end())
-                if not m:
-                    return False, 0.0, []
-                m2 = vb.wait_for(rb"uplink [0-9a-f]+\r?\n", timeout=timeout, start=m.end())
-                if not m2 or b"MemoryError" in bytes(vb.log[boot.end():m2.end()]):
-                    return False, 0.0, []
-                awake.append(max(0, vb.now_ms() - t0))
-                nxt = vb.wait_for(rb"rst:0x5 ", timeout=timeout, start=m2.end())
-                if not nxt:
-                    return False, 0.0, []
-                pos = nxt.start()
-            return True, time.monotonic() - started, awake
-        except TimeoutError:
-            return False, 0.0, []
+            deadline = time.monotonic() + _timeout(entry)
+            while True:
+                try:
+                    vb.wait_asleep(0.25)
+                    return _wake_record(vb, 0, time.perf_counter() - started)
+                except TimeoutError:
+                    # at the REPL: main.py or the bootstrap gave up (out of heap before the runtime ran)
+                    if time.monotonic() > deadline or REPL_PROMPT.search(vb.log):
+                        return None
         finally:
             for p in peers:
                 p.stop()
             vb.stop()
 
 
-def _smallest(entry, lo, hi, firmware=True):
-    if not _run(entry, hi, firmware=firmware)[0]:
-        raise RuntimeError("%s does not finish a wake even with %d bytes of heap" % (entry["profile"], hi))
-    while hi - lo > STEP:
-        mid = (lo + hi) // 2 // STEP * STEP
-        if _run(entry, mid, firmware=firmware)[0]:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+def _same_wake(got, ref):
+    # Finished as at full heap: the same frame kinds out, nothing failed.
+    return got is not None and not got["errors"] and [k for k, _ in got["frames"]] == [k for k, _ in ref["frames"]]
 
 
-def _parking_quality():
-    """(true, detected, false) over the parking scenario set, each run through
-    the firmware on its own virtual board (hil/scenarios/run_apps.py)."""
-    from hil.board import VirtualBoardHandle
-    from hil.scenarios.run_apps import parking_quality, run_scenario
+def _repl_base(entry, deploy):
+    """The smallest heap with which this virtual board (its scenario, the ROM
+    partition mounted for romfs) reaches its REPL with nothing of ours."""
+    from bench.runtime import REPL, wake_until
     from hil.vboard import VirtualBoard
-    rows = []
-    for path in sorted(SCENARIOS.glob("parking_*.json")):
-        with tempfile.TemporaryDirectory() as tmp:
-            made = []
-
-            def make_board(scenario=None, heap="304k"):
-                vb = VirtualBoard("esp32-devkitc", scenario=scenario, flash_dir=Path(tmp), heap=heap).start()
-                h = VirtualBoardHandle(vb)
-                made.append(h)
-                vb.wait_for(rb">>> ", timeout=20)
-                return h.connect()
-            try:
-                rows.append((path.stem,) + parking_quality(run_scenario(make_board, path.stem)))
-            finally:
-                for h in made:
-                    h.close()
-                    h.vboard.stop()
-    return rows
+    scenario = _scenario(entry["scenario"])
+    with tempfile.TemporaryDirectory() as empty:
+        rom, _ = firmware_files(deploy)
+        write_flash(VirtualBoard(entry["board"], scenario=scenario, flash_dir=empty), rom, [("/empty", b"")])
+        return smallest_heap(lambda h: wake_until(empty, h, REPL, entry["board"], scenario)[0],
+                             32 * 1024, 256 * 1024)
 
 
-def main():
-    from protocols import frames
-    from tests.interpreters import MicroPython
-    mp = MicroPython()
+def _finishes(entry, snapshot, ref, heap):
+    got = replay(entry, snapshot, heap)
+    if _same_wake(got, ref):
+        return True
+    if got is not None and any(b"MemoryError" in e for e in got["errors"]):
+        return False
+    return _same_wake(replay(entry, snapshot, heap), ref)   # a peer late under load: once more
+
+
+def _smallest_wake(entry, snapshot, ref, lo):
+    return smallest_heap(lambda h: _finishes(entry, snapshot, ref, h), lo, FULL_HEAP)
+
+
+def measure_heap(entry, deploy):
+    """{deploy, base, need, runtime, wakes, chosen, ...} for one deployment;
+    "error" instead when a step could not be done."""
+    out = {"deploy": deploy}
+    snaps = []
     try:
-        print("%-14s %-15s %9s %9s %10s %10s %11s  %s" % ("profile", "board", "heap KB", "goal", "wall/wake",
-                                                         "virt/wake", "frames/day", "frame sizes (B)"))
-        for entry in APPS:
-            base = _smallest(entry, 16 * 1024, 256 * 1024, firmware=False)
-            need = _smallest(entry, base, base + 256 * 1024)
-            heap = need - base
-            ok, wall, awake = _run(entry, 304 * 1024, wakes=4)
-            per_day = _typical_frames(mp, entry["profile"], entry.get("day_config", entry["config"]), entry["day"]())
-            sizes = ["%s %d" % (k, len(frames.encode(k, f, raw))) for k, f, raw in entry["examples"]]
-            print("%-14s %-15s %9.1f %9s %9.2fs %9.2fs %11d  %s" % (
-                entry["profile"], entry["board"], heap / 1024, "ok" if heap <= GOAL_BYTES else "OVER",
-                wall / 4 if ok else float("nan"), (sum(awake) / len(awake) / 1000) if awake else float("nan"),
-                len(per_day), ", ".join(sizes)))
-        print("\nheap: smallest heap finishing a wake less the REPL's own, to %d B; goal %d KB per wake."
-              % (STEP, GOAL_BYTES // 1024))
-        print("wall/wake: this machine's wall time per wake (boot, sampling, frames, deep sleep) over 4 wakes;")
-        print("virt/wake: the board's virtual time from reset to its frame (the sampling window, the GNSS wait).")
-        print("frames/day: the Profile through a typical day (water: a wake every 5 min; hiker: every minute,")
-        print("6 h walking); frame sizes: CBOR bytes of each frame kind at typical values (AS923 DR2 limit: 11).")
-        print("parking/rodent/toilet days: a wake every 2 / 15 / 10 minutes with their default thresholds;")
-        print("their heap and awake rows wake with a frame each time (keep-alive, window, report of 0 s).")
-        print("\nparking detection over the scenario set (hil/scenarios/parking_*.json, real firmware):")
-        total = [0, 0, 0]
-        for name, true, found, false in _parking_quality():
-            print("  %-24s %3d changes, %3d detected, %d false" % (name, true, found, false))
-            total = [total[0] + true, total[1] + found, total[2] + false]
-        print("  %-24s %3d changes, %5.1f %% detected (goal 99 %%), %d false changes (goal 0)" % (
-            "all", total[0], 100.0 * total[1] / max(1, total[0]), total[2]))
+        snap, _, wakes = _walk(entry, deploy)
+        snaps.append(snap)
+        rsnap, _, _ = _walk(entry, deploy, apps=False)
+        snaps.append(rsnap)
+        chosen, rchosen = replay(entry, snap, FULL_HEAP), replay(entry, rsnap, FULL_HEAP)
+        for what, w in (("profile's", chosen), ("runtime-only", rchosen)):
+            if w is None or w["errors"]:
+                return dict(out, error="the %s wake fails at full heap: %s" % (
+                    what, w["errors"][0].decode() if w else "no deep sleep"))
+        base = _repl_base(entry, deploy)
+        if base is None:
+            return dict(out, error="the board does not reach its REPL even with %d B" % (256 * 1024))
+        need = _smallest_wake(entry, snap, chosen, base)
+        runtime = _smallest_wake(entry, rsnap, rchosen, base)
+        out.update(base=base, need=need, runtime=runtime, wakes=wakes, chosen=chosen, runtime_wake=rchosen)
+        if need is None or runtime is None:
+            out["error"] = "the %s wake does not finish even with %d B" % (
+                "profile's" if need is None else "runtime-only", FULL_HEAP)
+        return out
+    except Exception as e:   # one deployment's failure is a row with its reason, not a lost table
+        return dict(out, error="%s: %s" % (type(e).__name__, e))
+    finally:
+        for s in snaps:
+            shutil.rmtree(s, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- a typical day (Profile only)
+
+def typical_day(micropython, app, config, steps, chunk=CHUNK):
+    """[(kind, bytes)] of every frame the Profile sends through `steps`, fed
+    to one live Profile `chunk` wakes at a time."""
+    session = "bench-" + app
+    micropython.call("tests.apps.steps", "end_profile", session)
+    out = []
+    try:
+        part, wakes = [], 0
+        for step in steps + [None]:
+            if step is None or (step[0] == "wake" and wakes == chunk):
+                for frames in micropython.call("tests.apps.steps", "run_profile", app, config, part,
+                                               session=session, sizes=True):
+                    out += [(kind, n) for kind, _, n in frames]
+                part, wakes = [], 0
+            if step is not None:
+                part.append(step)
+                wakes += step[0] == "wake"
+    finally:
+        micropython.call("tests.apps.steps", "end_profile", session)
+    return out
+
+
+def _sizes(frames):
+    by_kind = {}
+    for kind, n in frames:
+        lo, hi = by_kind.get(kind, (n, n))
+        by_kind[kind] = (min(lo, n), max(hi, n))
+    return ", ".join("%s %s" % (k, lo if lo == hi else "%d-%d" % (lo, hi)) for k, (lo, hi) in sorted(by_kind.items()))
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else float("nan")
+
+
+def measure(entry, micropython):
+    """The profile's figures: heap rows per deployment, the day, frame sizes."""
+    with ThreadPoolExecutor(len(DEPLOYMENTS)) as pool:
+        rows = list(pool.map(lambda d: measure_heap(entry, d), DEPLOYMENTS))
+    try:
+        day = typical_day(micropython, entry["profile"], entry["day_config"], entry["day"]())
+        day_error = None
+    except Exception as e:
+        day, day_error = [], "%s: %s" % (type(e).__name__, e)
+    return {"entry": entry, "rows": rows, "day": day, "day_error": day_error}
+
+
+def _print(result):
+    entry = result["entry"]
+    name = entry["profile"]
+    for r in result["rows"]:
+        if "error" in r and "need" not in r:
+            print("%-14s %-8s  no figures: %s" % (name, r["deploy"], r["error"]))
+            continue
+        if r.get("error"):
+            print("%-14s %-8s  no heap figure: %s" % (name, r["deploy"], r["error"]))
+        heap = r["need"] - r["base"] if r.get("need") else None
+        rt = r["runtime"] - r["base"] if r.get("runtime") else None
+        wakes = r["wakes"]
+        c = r["chosen"]
+        print("%-14s %-8s %8s %6s %8s %9s %5d %8.0f %8.0f %8s %8.0f   %s" % (
+            name, r["deploy"], "%d" % heap if heap is not None else "-",
+            "%.2fx" % (heap / GOAL_BYTES) if heap is not None else "-",
+            "%d" % rt if rt is not None else "-",
+            "%+d" % (r["need"] - r["runtime"]) if heap is not None and rt is not None else "-",
+            len(wakes), _mean(w["virtual"] for w in wakes), 1000 * _mean(w["wall"] for w in wakes),
+            "%d" % c["virtual"] if c["virtual"] is not None else "-", 1000 * c["wall"],
+            "+".join(k for k, _ in c["frames"])))
+    walk = [f for r in result["rows"] for w in r.get("wakes", ()) for f in w["frames"]]
+    if result["day_error"]:
+        print("%-14s frames/day: no figure: %s" % ("", result["day_error"]))
+    else:
+        print("%-14s frames/day %d (%s); sizes (B): %s" % (
+            "", len(result["day"]), entry["day_config"]["interval"] and "a wake every %d s"
+            % entry["day_config"]["interval"], _sizes(result["day"] + walk)))
+
+
+HEADER = ("%-14s %-8s %8s %6s %8s %9s %5s %8s %8s %8s %8s   %s"
+          % ("profile", "firmware", "heap B", "x goal", "runtime", "profile+", "wakes", "virt ms", "wall ms",
+             "virt ms", "wall ms", "measured wake's frames"))
+
+
+def main(argv=None):
+    from tests.interpreters import MicroPython
+    names = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")]
+    chosen = [e for e in APPS if not names or e["profile"] in names]
+    started = time.perf_counter()
+    mp = MicroPython()
+    results = []
+    try:
+        print("per profile, one deep-sleep wake cycle on the virtual board (console transport); goal %d B of heap"
+              % GOAL_BYTES)
+        print("%-14s %-8s %8s %6s %8s %9s %5s %17s %17s" % ("", "", "", "", "", "", "", "walk: mean/wake",
+                                                            "measured wake"))
+        print(HEADER, flush=True)
+        for entry in chosen:
+            result = measure(entry, mp)
+            results.append(result)
+            _print(result)
+            sys.stdout.flush()
     finally:
         mp.close()
+    _notes(chosen)
+    meets = [r["entry"]["profile"] for r in results
+             if all(x.get("need") and x["need"] - x["base"] <= GOAL_BYTES for x in r["rows"] if x["deploy"] == "romfs")]
+    print("\nmeet %d B on romfs: %s" % (GOAL_BYTES, ", ".join(meets) or "none"))
+    meets = [r["entry"]["profile"] for r in results
+             if all(x.get("need") and x["need"] - x["base"] <= GOAL_BYTES for x in r["rows"] if x["deploy"] == "littlefs")]
+    print("meet %d B on littlefs: %s" % (GOAL_BYTES, ", ".join(meets) or "none"))
+    print("(measured in %.0f s)" % (time.perf_counter() - started))
+    failed = [r["entry"]["profile"] for r in results
+              if r["day_error"] or any(x.get("error") for x in r["rows"])]
+    if failed:
+        sys.exit("bench.apps: no figures for " + ", ".join(failed))
+
+
+def _notes(entries):
+    print("\nheap B: smallest VM heap (bisection, %d B) with which the measured wake ends in deep sleep with the"
+          % STEP)
+    print("  same frames and no error, less the smallest with which the same virtual board reaches its REPL with")
+    print("  nothing of ours; x goal: that over %d B. runtime: the same for the runtime-only wake (no apps/:"
+          % GOAL_BYTES)
+    print("  status and counters frames), same board, config and run; profile+: what the profile adds to it.")
+    print("measured wake: a deep-sleep wake (not the first boot), the one of the walk that sent the most frame")
+    print("  bytes, status and counters due too (status_every 1): the walk runs each profile's scenario under")
+    print("  deep sleep at full heap up to its hard case: " + "; ".join(
+        "%s %s (%s)" % (e["profile"], e["hard"], e["scenario"]) for e in entries) + ".")
+    print("romfs: .mpy in a ROMFS partition, run in place (needs a MicroPython build with ROMFS: the stock")
+    print("  ESP32_GENERIC has none); littlefs: .mpy on the filesystem, loaded into the heap (stock firmware).")
+    print("virt ms: the board's virtual time from boot to deep sleep (sampling windows, the GNSS wait, radar);")
+    print("  wall ms: this machine's, VM start to deep sleep (the unix port, not an ESP32's speed).")
+    print("frames/day: the Profile through a typical day of readings (chunks of %d wakes, one live Profile);"
+          % CHUNK)
+    print("  sizes: encoded bytes of each kind seen in that day and on the board (status, counters), min-max.")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ in wall time on this machine (the unix port runs far faster than an ESP32).
 
     python -m bench.runtime
 """
+import functools
 import json
 import shutil
 import sys
@@ -55,36 +56,61 @@ def _board_file():
     return json.dumps(b).encode()
 
 
+@functools.lru_cache(maxsize=None)
+def _firmware_build(deploy, exclude):
+    from hil.board import LAYOUT, _build, build_romfs
+    if deploy == "romfs":
+        rom, files, _ = build_romfs(exclude=exclude)
+        return rom, tuple(files)
+    return None, tuple((dst.rstrip("/") + "/" + f, data)
+                       for src, dst in LAYOUT.items() for f, data in _build(ROOT / src, True)
+                       if not (dst == "/" and f.split("/")[0] in exclude))
+
+
+def firmware_files(deploy, exclude=()):
+    """(ROM partition image or None, [(remote path, bytes)] for the
+    filesystem) of the firmware build deployed one way, as
+    Board.flash_firmware(mpy=True, romfs=...) puts it; `exclude`: top-level
+    names of firmware/ to leave out (e.g. "apps"). Built once per run."""
+    rom, files = _firmware_build(deploy, tuple(exclude))
+    return rom, list(files)
+
+
+def write_flash(vb, rom, files):
+    """Put `files` on a virtual board's flash image (the board off; one run
+    of the port for the lot) and `rom` in its ROM partition."""
+    vb.write_rom(rom)
+    with tempfile.TemporaryDirectory() as tree:
+        for remote, data in files:
+            path = Path(tree) / remote.lstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        vb.image.put_tree(tree, "/")
+
+
 def _prepare(flash_dir, deploy, firmware):
     """A flash image (and ROM partition, for romfs): the firmware and a
     provisioned config, or, without firmware, nothing of ours on the filesystem."""
-    from hil.board import LAYOUT, _build, build_romfs
     from hil.vboard import VirtualBoard
     vb = VirtualBoard(BOARD, flash_dir=flash_dir)
     # Without apps/: the profile named in the config is not installed, so
     # the wake is the runtime's own (status frames only).
-    if deploy == "romfs":
-        rom, files, _ = build_romfs(exclude=("apps",))
-        vb.write_rom(rom)
-    else:
-        files = [(dst.rstrip("/") + "/" + f, data)
-                 for src, dst in LAYOUT.items() for f, data in _build(ROOT / src, True)
-                 if not f.startswith("apps/")]
+    rom, files = firmware_files(deploy, exclude=("apps",))
     if not firmware:
         files = [("/empty", b"")]
     else:
         files.append(("/board.json", _board_file()))
         files.append(("/config.json", json.dumps(CONFIG).encode()))
-    for remote, data in files:
-        vb.image.put(remote, data)
+    write_flash(vb, rom, files)
 
 
-def _wake(flash_dir, heap, done):
-    """(finished, virtual ms, wall ms, log) of one power-on with this heap."""
+def wake_until(flash_dir, heap, done, board=BOARD, scenario=None):
+    """(finished, virtual ms, wall ms, log) of one power-on with this heap:
+    finished when the console shows `done` before any MemoryError."""
     from hil.vboard import VirtualBoard
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(flash_dir, tmp, dirs_exist_ok=True)
-        vb = VirtualBoard(BOARD, flash_dir=tmp, heap="%d" % heap)
+        vb = VirtualBoard(board, scenario=scenario, flash_dir=tmp, heap="%d" % heap)
         started = time.perf_counter()
         t0 = None
         vb.start()
@@ -102,17 +128,27 @@ def _wake(flash_dir, heap, done):
     return ok, virtual, wall, log
 
 
-def _smallest_heap(flash_dir, done, lo, hi):
-    """The smallest heap, to STEP bytes, with which the board gets to `done`."""
-    if not _wake(flash_dir, hi, done)[0]:
-        raise RuntimeError("does not finish even with %d bytes of heap" % hi)
-    while hi - lo > STEP:
-        mid = (lo + hi) // 2 // STEP * STEP
-        if _wake(flash_dir, mid, done)[0]:
+def smallest_heap(ok, lo, hi, step=STEP):
+    """The smallest heap, to `step` bytes, in lo..hi with which ok(heap)
+    holds (bisection: ok is taken to hold from some heap up); None if it
+    does not hold even at hi."""
+    if not ok(hi):
+        return None
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        if ok(mid):
             hi = mid
         else:
             lo = mid
     return hi
+
+
+def _smallest_heap(flash_dir, done, lo, hi):
+    """The smallest heap, to STEP bytes, with which the board gets to `done`."""
+    need = smallest_heap(lambda heap: wake_until(flash_dir, heap, done)[0], lo, hi)
+    if need is None:
+        raise RuntimeError("does not finish even with %d bytes of heap" % hi)
+    return need
 
 
 # Both status frames sent, then the board goes to deep sleep (and boots again).
@@ -126,7 +162,7 @@ def _measure(deploy):
     with tempfile.TemporaryDirectory() as fw, tempfile.TemporaryDirectory() as empty:
         _prepare(fw, deploy, True)
         _prepare(empty, deploy, False)
-        ok, virtual, wall, log = _wake(fw, 304 * 1024, WAKE_DONE)
+        ok, virtual, wall, log = wake_until(fw, 304 * 1024, WAKE_DONE)
         if not ok:
             raise RuntimeError("the wake did not finish:\n" + log[-2000:].decode("utf-8", "replace"))
         base = _smallest_heap(empty, REPL, 32 * 1024, 256 * 1024)

@@ -97,7 +97,7 @@ class VirtualBoard:
     USB serial port; `uarts` maps each UART's logical name to its host pty."""
 
     def __init__(self, board="esp32-devkitc", scenario=None, flash_dir=None, heap="304k",
-                 echo=None):
+                 echo=None, hold_deepsleep=False):
         self.board_name = board
         self.board = boards.load(board)
         self.chip = boards.chip(self.board)
@@ -113,6 +113,11 @@ class VirtualBoard:
         self.rom_path = self.flash_dir / "romfs.img"   # the ROM partition; absent: erased
         self.heap = heap
         self.echo = echo  # callable(bytes) that sees the console output too
+        # Stop at each deep sleep instead of waking: the flash folder is then
+        # the board asleep (a snapshot to copy); wake_up() goes on, and a new
+        # VirtualBoard on a copy starts there with start(DEEPSLEEP_RESET).
+        self.hold_deepsleep = hold_deepsleep
+        self._held = False
         self.log = bytearray()
         self.events = []  # [(virtual ms, what, detail)]: resets, sleeps, power cuts
         self.pin_history = []  # [(virtual ms, gpio, level)] of output pins
@@ -160,7 +165,9 @@ class VirtualBoard:
         return self._state["world_ms"]
 
     # ------------------------------------------------------------ lifecycle
-    def start(self):
+    def start(self, cause=PWRON_RESET):
+        """Power on; with cause=DEEPSLEEP_RESET, wake instead from the deep
+        sleep the flash folder's state holds (a held board's snapshot)."""
         if self._thread is not None:
             return self
         self._console_m, self._console_s = _raw_pty()
@@ -186,7 +193,8 @@ class VirtualBoard:
         os.set_blocking(self._wake_w, False)
         self._thread = threading.Thread(target=self._loop, name="vboard-" + self.board_name, daemon=True)
         self._thread.start()
-        self._call(lambda: self._boot(PWRON_RESET, hard=True))
+        self._held = False
+        self._call(lambda: self._boot(cause, hard=True))
         return self
 
     def stop(self):
@@ -269,6 +277,25 @@ class VirtualBoard:
             if self._proc is None and self._asleep_until is None:
                 self._state["world_ms"] += ms
                 self._save_state()
+        self._call(do)
+
+    def wait_asleep(self, timeout=10.0):
+        """With hold_deepsleep: wait until the board has gone into deep sleep
+        and is held there. Raises TimeoutError."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._held:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("the board did not go to deep sleep within %.1f s" % timeout)
+                self._cond.wait(left)
+
+    def wake_up(self):
+        """Wake a board held in deep sleep (its timer or pin fired)."""
+        def do():
+            if self._held:
+                self._held = False
+                self._boot(DEEPSLEEP_RESET)
         self._call(do)
 
     def wait_for(self, pattern, timeout=10.0, start=0):
@@ -573,6 +600,13 @@ class VirtualBoard:
                 return  # asleep until power is cycled
             st["world_ms"] = now + delay
             st["wake_reason"] = reason
+            if self.hold_deepsleep:
+                st["reset_cause"] = DEEPSLEEP_RESET
+                self._save_state()
+                with self._cond:
+                    self._held = True
+                    self._cond.notify_all()
+                return
             self._boot(DEEPSLEEP_RESET)
         elif kind == "powercut":
             self._kill()

@@ -4,6 +4,10 @@
 #   run_profile(app, config, steps) a Profile through wakes, deep sleeps (its
 #                                   save() through CBOR, as RTC memory keeps it)
 #                                   and downlinks; returns the frames per step
+#   run_profile(..., session=name)  the same, in chunks: the Profile stays alive
+#                                   in this interpreter under `name` between
+#                                   calls (a day of wakes is too big for one
+#                                   call); end_profile(name) lets it go
 import sys
 
 # tests/apps shadows firmware/apps as "apps" on the test path: put firmware first.
@@ -53,12 +57,21 @@ def _load(app):
     return mod.Profile
 
 
-def run_profile(app, config, steps):
+_SESSIONS = {}
+
+
+def run_profile(app, config, steps, session=None, sizes=False):
     # steps: [("wake", now_s, readings) | ("sleep",) | ("downlink", kind, fields)
     #         | ("reset",)]; each step's frames are checked against the schema
-    # (encoded and decoded) and returned as [(kind, fields)] per step.
+    # (encoded and decoded) and returned as [(kind, fields)] per step, or with
+    # sizes as [(kind, fields, encoded bytes)].
+    # session: carry on the Profile this session's last call left (its state
+    # in memory, exactly as between two wakes under light sleep), and leave it
+    # there for the next call.
     Profile = _load(app)
-    p = Profile(config, None)
+    p = _SESSIONS.get(session) if session is not None else None
+    if p is None:
+        p = Profile(config, None)
     out = []
     for step in steps:
         what = step[0]
@@ -79,9 +92,18 @@ def run_profile(app, config, steps):
         checked = []
         for frame in got:
             raw = len(frame) > 2 and frame[2]
-            checked.append(frames.decode(frames.encode(frame[0], frame[1], raw)))
+            data = frames.encode(frame[0], frame[1], raw)
+            kind, fields = frames.decode(data)
+            checked.append((kind, fields, len(data)) if sizes else (kind, fields))
         out.append(checked)
+    if session is not None:
+        _SESSIONS[session] = p
     return out
+
+
+def end_profile(session):
+    # Let a session's Profile go.
+    _SESSIONS.pop(session, None)
 
 
 def saved_size(app, config, steps):
