@@ -112,9 +112,14 @@ class AccountsMixin:
                             (-1 if except_id is None else except_id,))
 
     def touch_token(self, token_id, at):
-        """Record that a token was used at the given time."""
-        with self.transaction():
-            self._run("UPDATE tokens SET last_used_at = ? WHERE id = ?", (at, token_id))
+        """Record that a token was used at the given time; best effort (False when the database
+        stays locked): the request that used the token must not fail for its bookkeeping."""
+        try:
+            with self.transaction():
+                self._run("UPDATE tokens SET last_used_at = ? WHERE id = ?", (at, token_id))
+        except sqlite3.OperationalError:
+            return False
+        return True
 
     def tokens_page(self, before=None, limit=50, department=None, live_only=False):
         """A page of tokens, newest first (ids below before), optionally of one department; no hashes."""
