@@ -348,3 +348,13 @@ def test_wrong_current_passwords_are_throttled(app):
     right = c.post("/api/me/password", json=dict(body, current_password=PASSWORD))
     assert right.status_code == 429 and right.json["ok"] is False       # until the window passes
     assert Client(app).login("td").post("/api/me/password", json=dict(body, current_password=PASSWORD)).status_code == 200
+
+
+def test_revoking_tells_a_token_cache_to_forget_the_token(app, admin, store, monkeypatch):
+    from fleet import auth
+    forgotten = []
+    monkeypatch.setattr(auth, "forget_token", forgotten.append, raising=False)
+    make_token(app, "integration", "TD", name="ns")
+    token_id = store.tokens()[0]["id"]
+    assert admin.post("/api/tokens/%d/revoke" % token_id).status_code == 200
+    assert forgotten == [token_id]
