@@ -17,13 +17,17 @@
 #   - a conductivity leak probe on the leak_probe ADC pin.
 # Frames (smart_toilet): a report every `report_s` with the people since the
 # last report, and at once
-#   - a cleaning alert when NH3 reaches `high` ppm or H2S `h2s_high_ppb`: one
-#     frame, then no other until the gas has fallen to `low` / `h2s_low_ppb`
-#     (hysteresis: gas hovering at the threshold does not flap);
-#   - consumables low when the level falls to `consumables_low` %, re-armed
-#     above `consumables_ok` %;
+#   - a cleaning alert (the cleaning bit) when NH3 reaches `high` ppm or H2S
+#     `h2s_high_ppb`: one frame, then no other until the gas has fallen to
+#     `low` / `h2s_low_ppb` (hysteresis: gas hovering at the threshold does not
+#     flap); the frame with the bit clear goes at once too ("cleaned");
+#   - consumables low (the consumables_low bit) when the level falls to
+#     `consumables_low` %, cleared (again at once, "restocked") above
+#     `consumables_ok` %;
 #   - a leak alarm (the leak bit) on every wake while the floor is wet, until
 #     an alarm_ack downlink for "leak"; dry again re-arms it.
+# Cleaning and consumables are states carried in every frame, so the fleet
+# always has them and no acknowledgement is needed; the leak is an alarm.
 # Thresholds (config["thresholds"], integers): the config downlink's
 # threshold_high / threshold_low set `high` / `low`, the NH3 cleaning pair (ppm).
 # Duty cycle: light sleep suits the beams (their interrupts count while the
@@ -131,7 +135,9 @@ class Profile:
 
     def _frame(self):
         return ("smart_toilet", {
-            "occupied": bool(self.occupied), "leak": bool(self.leak),   # the alarms bits
+            # the alarms bits
+            "occupied": bool(self.occupied), "leak": bool(self.leak),
+            "cleaning": bool(self.dirty or self.h2s_dirty), "consumables_low": bool(self.low_stock),
             "people": min(self.people, 255),
             "nh3": min(self.nh3, 255),
             "h2s": min(self.h2s, 255) / 100,
@@ -153,6 +159,7 @@ class Profile:
             self.people += 1
         self.occupied = occ
         # gas, with hysteresis
+        dirty = self.dirty or self.h2s_dirty
         if "nh3_mv" in readings:
             self.nh3 = curve(readings["nh3_mv"], t["nh3_zero_mv"], t["nh3_span_mv"], t["nh3_full_ppm"])
             ppb = curve(readings["h2s_mv"], t["h2s_zero_mv"], t["h2s_span_mv"], t["h2s_full_ppb"])
@@ -167,6 +174,8 @@ class Profile:
                 urgent += " h2s"
             elif self.h2s_dirty and ppb <= t["h2s_low_ppb"]:
                 self.h2s_dirty = False
+            if dirty and not (self.dirty or self.h2s_dirty):
+                urgent += " cleaned"
         # consumables
         if "level_mm" in readings:
             mm = readings["level_mm"]
@@ -179,6 +188,7 @@ class Profile:
                 urgent += " consumables"
             elif self.low_stock and self.level >= t["consumables_ok"]:
                 self.low_stock = False
+                urgent += " restocked"
         # leak: at once, and again each wake until acknowledged
         if "leak_mv" in readings:
             wet = readings["leak_mv"] < t["leak_mv"]

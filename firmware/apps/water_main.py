@@ -14,14 +14,24 @@
 #     steps below/above the pressure, rounded outward, at most 230 kPa away);
 #   - transient: a window whose max - min reaches transient_kpa is sent at once;
 #   - burst: the pressure fell by burst_drop_kpa or more since the last wake
-#     while the flow rose by burst_flow_cls (0.01 L/s) or more: sent at once,
-#     then at every wake until an alarm_ack for "burst" arrives or the
-#     pressure recovers to within half the drop of where it was;
+#     while the flow rose by burst_flow_cls (0.01 L/s) or more: an alarm frame
+#     ("burst", active) at once with the water_main frame of that wake, then
+#     the alarm frame again at every wake (its repeat counting up) until an
+#     alarm_ack for "burst" arrives, as the hiker's SOS; when the pressure
+#     recovers to within half the drop of where it was, one alarm frame says
+#     the burst is over (active false), acknowledged or not;
 #   - minimum night flow: between 02:00 and 04:00 local time (tz_offset_min
 #     east of UTC, Hong Kong's 480 by default) the lowest flow of the wakes is
-#     kept; at the first wake after 04:00 one extra frame carries it as its
-#     flow, with the pressure of that wake and the night's pressure range. A
-#     rising night flow is the leak indicator (the fleet compares nights).
+#     kept; at the first wake after 04:00 a night_flow frame carries it, with
+#     the window (in whole 15 minutes) and the number of readings it is the
+#     lowest of. A rising night flow is the leak indicator (the fleet charts
+#     and compares nights);
+#   - leak: with leak_night_cls set (0.01 L/s; 0, the default, is off, since
+#     what a district's nights bottom out at is known only there), a night
+#     whose minimum reaches it raises an alarm frame ("leak", active) beside
+#     its night_flow frame, again after each such night until an alarm_ack for
+#     "leak" (a daily figure repeats daily); a night below it ends the alarm
+#     (active false).
 # Thresholds (config["thresholds"], integers; defaults below). A config
 # downlink's threshold_high sets burst_flow_cls and threshold_low sets
 # burst_drop_kpa (the burst pair): the runtime stores them as thresholds
@@ -44,6 +54,7 @@ DEFAULTS = {
     "night_start_min": 120,    # 02:00 local
     "night_end_min": 240,      # 04:00 local
     "tz_offset_min": 480,      # Hong Kong, UTC+8
+    "leak_night_cls": 0,       # night minimum (0.01 L/s) that raises a leak alarm; 0: off
     "shunt_ohm": 150,
     "range_kpa": 1600,         # the transducer's 20 mA pressure (4 mA is 0)
     "pressure_channel": 0,     # ADS1115 input
@@ -146,12 +157,18 @@ class Profile:
         self.prev = s.get("pv")        # [pressure dk, flow cl] of the last wake
         self.lo = s.get("lo")          # lowest / highest pressure (dk) since the last frame
         self.hi = s.get("hi")
-        self.night = s.get("n")        # [day, min flow cl, pressure dk at it, lo dk, hi dk] or None
-        self.burst = s.get("b")        # [pressure dk before the burst, acknowledged] or None
+        self.night = s.get("n")        # [day, min flow cl, readings] or None
+        self.burst = s.get("b")        # [pressure dk before the burst, acknowledged, sends] or None
+        self.leak = s.get("k")         # [sends, acknowledged] while a night-flow leak is raised, or None
+        # state saved by the firmware before alarm frames: a night of another shape is dropped
+        if self.night is not None and len(self.night) != 3:
+            self.night = None
+        if self.burst is not None and len(self.burst) == 2:
+            self.burst.append(1)
 
     def save(self):
         return {"ls": self.last, "pv": self.prev, "lo": self.lo, "hi": self.hi, "n": self.night,
-                "b": self.burst}
+                "b": self.burst, "k": self.leak}
 
     def _frame(self, p, flow, lo, hi, mv):
         # The frame carries the extremes as up to 230 kPa below/above the
@@ -160,6 +177,52 @@ class Profile:
         hi = min(max(hi, p), p + _SPAN)
         return ("water_main", {"pressure": p / 10, "flow": flow / 100, "pressure_min": lo / 10,
                                "pressure_max": hi / 10, "battery": status.battery_percent(mv)})
+
+    def _alarm(self, name, active, sends, mv):
+        return ("alarm", {"alarm": name, "active": active, "repeat": min(sends, 255),
+                          "battery": status.battery_percent(mv)})
+
+    def _night_frame(self, n, mv, t):
+        # In whole steps of 15 minutes, rounded outward: the start down, the end up.
+        start = t["night_start_min"] // 15
+        span = max(0, (t["night_end_min"] + 14) // 15 - start)
+        return ("night_flow", {"flow": n[1], "start": start, "duration": min(span, 23),
+                               "samples": min(n[2], 255), "battery": (status.battery_percent(mv) + 2) // 5}, True)
+
+    def _leak(self, night_min, mv, t):
+        # The night-flow leak alarm: raised after each night at or above the limit until acknowledged.
+        k = self.leak
+        limit = t["leak_night_cls"]
+        if limit and night_min >= limit:
+            if k is None:
+                k = self.leak = [0, False]
+                print("water: leak (night flow %d cL/s)" % night_min)
+            if k[1]:
+                return []
+            k[0] += 1
+            return [self._alarm("leak", True, k[0] - 1, mv)]
+        if k is None:
+            return []
+        self.leak = None
+        return [self._alarm("leak", False, k[0], mv)]
+
+    def _burst(self, prev, p, flow, mv, t):
+        # (alarm frames, whether this wake's reading goes at once) for a burst main.
+        b = self.burst
+        drop = t["burst_drop_kpa"] * 10
+        if prev is not None and b is None and prev[0] - p >= drop and flow - prev[1] >= t["burst_flow_cls"]:
+            b = self.burst = [prev[0], False, 0]
+            print("water: burst (pressure %d -> %d dkPa, flow %d -> %d cL/s)" % (prev[0], p, prev[1], flow))
+        if b is None:
+            return [], False
+        if p >= b[0] - drop // 2:
+            self.burst = None
+            print("water: burst over")
+            return [self._alarm("burst", False, b[2], mv)], False
+        if b[1]:
+            return [], False
+        b[2] += 1
+        return [self._alarm("burst", True, b[2] - 1, mv)], b[2] == 1
 
     def decide(self, readings, now_s):
         self.t = t = thresholds(self.config)
@@ -178,29 +241,20 @@ class Profile:
         if t["night_start_min"] <= local_min < t["night_end_min"]:
             n = self.night
             if n is None or n[0] != day:
-                self.night = [day, flow, p, wlo, whi]
+                self.night = [day, flow, 1]
             else:
-                if flow < n[1]:
-                    n[1], n[2] = flow, p
-                n[3] = min(n[3], wlo)
-                n[4] = max(n[4], whi)
+                n[1] = min(n[1], flow)
+                n[2] += 1
         elif self.night is not None:
             n = self.night
             self.night = None
-            out.append(self._frame(n[2], n[1], n[3], n[4], mv))
+            out.append(self._night_frame(n, mv, t))
+            out += self._leak(n[1], mv, t)
         # burst: a sudden drop with rising flow, latched until recovery or ack
-        event = False
         prev = self.prev
         self.prev = [p, flow]
-        if prev is not None and self.burst is None:
-            if prev[0] - p >= t["burst_drop_kpa"] * 10 and flow - prev[1] >= t["burst_flow_cls"]:
-                self.burst = [prev[0], False]
-                print("water: burst (pressure %d -> %d dkPa, flow %d -> %d cL/s)" % (prev[0], p, prev[1], flow))
-        if self.burst is not None:
-            if p >= self.burst[0] - t["burst_drop_kpa"] * 5:
-                self.burst = None     # recovered
-            elif not self.burst[1]:
-                event = True
+        alarms, event = self._burst(prev, p, flow, mv, t)
+        out += alarms
         if whi - wlo >= t["transient_kpa"] * 10:
             event = True
         if event or self.last is None or now_s - self.last >= t["report_every_s"] - min(t["report_every_s"] // 8, 30):
@@ -212,4 +266,6 @@ class Profile:
     def downlink(self, kind, fields):
         if kind == "alarm_ack" and fields.get("alarm") == "burst" and self.burst is not None:
             self.burst[1] = True
+        if kind == "alarm_ack" and fields.get("alarm") == "leak" and self.leak is not None:
+            self.leak[1] = True
         return []

@@ -82,6 +82,21 @@ def test_toilet_downlink_pair_is_the_nh3_cleaning_pair(micropython):
     assert out[1][0][1]["nh3"] == 10 and out[2] == []        # one alert until it falls to low
 
 
+def test_toilet_cleaning_and_consumables_flags_on_and_off_with_hysteresis(micropython):
+    # NH3: 560 mV is 10 ppm (alert), 500 mV 6 ppm (above low: still dirty), 480 mV 5 ppm (clear);
+    # H2S: 480 mV is 100 ppb (alert), 420 mV 25 ppb (clear). Level: 140 mm is 16 % (low),
+    # 120 mm 33 % (still low: re-armed only at 40 %), 100 mm 50 % (restocked).
+    steps = [("wake", 0, toilet()), ("wake", 600, toilet(nh3_mv=560)), ("wake", 1200, toilet(nh3_mv=500)),
+             ("wake", 1800, toilet(nh3_mv=480)), ("wake", 2400, toilet(h2s_mv=480)),
+             ("wake", 3000, toilet(h2s_mv=480, level=140)), ("wake", 3600, toilet(h2s_mv=480, level=120)),
+             ("wake", 4200, toilet(level=100))]
+    out = run(micropython, "smart_toilet", {"thresholds": {"report_s": 86400}}, steps)
+    assert [len(s) for s in out] == [0, 1, 0, 1, 1, 1, 0, 1]
+    flags = [(f["cleaning"], f["consumables_low"]) for s in out for _, f in s]
+    assert flags == [(True, False), (False, False), (True, False), (True, True), (False, False)]
+    assert out[5][0][1]["consumables"] == 15     # 16 % in the frame's 5 % steps
+
+
 def test_toilet_uses_counted_from_occupancy_without_a_people_counter(micropython):
     steps = [("wake", 0, toilet()), ("wake", 100, toilet(presence=True)), ("wake", 200, toilet(presence=True)),
              ("wake", 300, toilet(presence=False)), ("wake", 400, toilet(presence=True)),

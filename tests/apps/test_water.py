@@ -18,8 +18,13 @@ def run(micropython, steps, config=CONFIG):
     return micropython.call("tests.apps.steps", "run_profile", APP, config, steps)
 
 
-def sent(steps, result):
-    return [(steps[i][1], f) for i, frames in enumerate(result) for k, f in frames if k == "water_main"]
+def sent(steps, result, kind="water_main"):
+    return [(steps[i][1], f) for i, frames in enumerate(result) for k, f in frames if k == kind]
+
+
+def alarms(steps, result):
+    return [(steps[i][1], f["alarm"], f["active"], f["repeat"]) for i, frames in enumerate(result)
+            for k, f in frames if k == "alarm"]
 
 
 def day(t0, hours, every=300, f=lambda t: reading()):
@@ -65,9 +70,27 @@ def test_burst_is_sent_at_once_and_repeated_until_acknowledged(micropython):
     steps += [("wake", t0 + 600 + i * 300, reading(p=180.0, flow=31.0)) for i in range(2)]
     steps += [("downlink", "alarm_ack", {"alarm": "burst"}), ("sleep",)]
     steps += [("wake", t0 + 1200 + i * 300, reading(p=180.0, flow=31.0)) for i in range(4)]
-    out = sent(steps, run(micropython, steps))
-    assert [t - t0 for t, _ in out] == [0, 600, 900, 1800]   # the burst, its repeat, then periodic again
+    steps += [("sleep",), ("wake", t0 + 2400, reading(p=440.0, flow=9.0))]   # repaired: the pressure is back
+    result = run(micropython, steps)
+    # the alarm at once, its repeat at the next wake, none once acknowledged, and its end
+    assert [(t - t0, a, on, n) for t, a, on, n in alarms(steps, result)] == [
+        (600, "burst", True, 0), (900, "burst", True, 1), (2400, "burst", False, 2)]
+    # the reading behind it goes at once too, then the periodic frames from there
+    out = sent(steps, result)
+    assert [t - t0 for t, _ in out] == [0, 600, 1500, 2400]
     assert out[1][1]["pressure"] == 180.0 and out[1][1]["flow"] == 31.0
+    # in each wake the alarm goes first
+    assert [k for k, _ in result[steps.index(("wake", t0 + 600, reading(p=180.0, flow=31.0)))]] == [
+        "alarm", "water_main"]
+
+
+def test_burst_unacknowledged_repeats_at_every_wake_with_its_count(micropython):
+    t0 = DAY + 10 * 3600
+    steps = [("wake", t0, reading()), ("sleep",)]
+    steps += [("wake", t0 + 300 * (i + 1), reading(p=200.0, flow=30.0)) for i in range(6)]
+    got = alarms(steps, run(micropython, steps))
+    assert [(t - t0, n) for t, _, _, n in got] == [(300 * (i + 1), i) for i in range(6)]
+    assert {(a, on) for _, a, on, _ in got} == {("burst", True)}
 
 
 def test_a_pressure_drop_without_more_flow_is_no_burst(micropython):
@@ -75,7 +98,8 @@ def test_a_pressure_drop_without_more_flow_is_no_burst(micropython):
     t0 = DAY + 10 * 3600
     steps = [("wake", t0, reading()), ("sleep",), ("wake", t0 + 300, reading(p=250.0, flow=5.0)), ("sleep",),
              ("wake", t0 + 600, reading(p=250.0, flow=5.0))]
-    assert [t - t0 for t, _ in sent(steps, run(micropython, steps))] == [0]
+    result = run(micropython, steps)
+    assert [t - t0 for t, _ in sent(steps, result)] == [0] and alarms(steps, result) == []
 
 
 def test_burst_pair_from_config_downlink(micropython):
@@ -84,7 +108,8 @@ def test_burst_pair_from_config_downlink(micropython):
     steps = [("wake", t0, reading()), ("sleep",), ("wake", t0 + 300, reading(p=400.0, flow=10.0))]
     assert len(sent(steps, run(micropython, steps))) == 1
     config = {"interval": 300, "thresholds": {"low": 40, "high": 150}}
-    assert len(sent(steps, run(micropython, steps, config))) == 2
+    result = run(micropython, steps, config)
+    assert len(sent(steps, result)) == 2 and alarms(steps, result) == [(t0 + 300, "burst", True, 0)]
 
 
 def night(t0, flows):
@@ -100,19 +125,46 @@ def test_minimum_night_flow_is_sent_after_four_in_the_morning(micropython):
     t0 = DAY + 17 * 3600 + 1800   # 17:30 UTC = 01:30 local
     flows = [3.0] * 6 + [2.1, 1.6, 1.25, 1.4, 1.3, 1.9] * 4 + [3.5] * 6
     steps = night(t0, flows)
-    out = sent(steps, run(micropython, steps))
-    at_four = [f for t, f in out if t == DAY + 20 * 3600]
-    assert len(at_four) == 2   # the night frame and the periodic one
-    assert at_four[0]["flow"] == 1.25 and at_four[0]["pressure"] == 512.0
-    assert at_four[1]["flow"] == 3.5
+    result = run(micropython, steps)
+    # one night_flow frame, at the first wake after 04:00: the lowest of the 24 readings in the window
+    assert sent(steps, result, "night_flow") == [
+        (DAY + 20 * 3600, {"flow": 1.25, "start": 120, "duration": 120, "samples": 24, "battery": 80})]
+    # the periodic frame of that wake is an ordinary reading; no alarm without a leak limit
+    assert [f["flow"] for t, f in sent(steps, result) if t == DAY + 20 * 3600] == [3.5]
+    assert alarms(steps, result) == []
+
+
+def test_night_window_from_the_config_in_whole_quarter_hours(micropython):
+    # 01:50..03:05 local is sent as 01:45 for 1 h 30 (rounded outward)
+    t0 = DAY + 17 * 3600 + 1800
+    config = {"interval": 300, "thresholds": {"night_start_min": 110, "night_end_min": 185}}
+    steps = night(t0, [3.0] * 4 + [2.0] * 15 + [3.0] * 6)
+    [(t, f)] = sent(steps, run(micropython, steps, config), "night_flow")
+    assert t == t0 + 19 * 300 and (f["start"], f["duration"], f["samples"], f["flow"]) == (105, 90, 15, 2.0)
 
 
 def test_night_flow_differs_for_a_slow_leak(micropython):
     t0 = DAY + 17 * 3600 + 1800
     flows = [3.0] * 6 + [f + 2.2 for f in [2.1, 1.6, 1.25, 1.4, 1.3, 1.9] * 4] + [3.5] * 6
     steps = night(t0, flows)
-    at_four = [f for t, f in sent(steps, run(micropython, steps)) if t == DAY + 20 * 3600]
-    assert at_four[0]["flow"] == pytest.approx(3.45)
+    [(t, f)] = sent(steps, run(micropython, steps), "night_flow")
+    assert f["flow"] == pytest.approx(3.45)
+
+
+def test_night_flow_leak_alarm_each_night_until_acknowledged(micropython):
+    # leak_night_cls 300: a night whose minimum reaches 3.00 L/s raises the leak alarm
+    config = {"interval": 300, "thresholds": {"leak_night_cls": 300}}
+    leaky = [3.0] * 6 + [3.2, 3.4, 3.1] * 8 + [3.5] * 6
+    quiet = [3.0] * 6 + [1.3, 1.2, 1.4] * 8 + [3.5] * 6
+    t0 = DAY + 17 * 3600 + 1800
+    steps = night(t0, leaky) + night(t0 + 86400, leaky) + [("downlink", "alarm_ack", {"alarm": "leak"})]
+    steps += night(t0 + 2 * 86400, leaky) + night(t0 + 3 * 86400, quiet) + night(t0 + 4 * 86400, quiet)
+    result = run(micropython, steps, config)
+    four = DAY + 20 * 3600
+    assert [f["flow"] for _, f in sent(steps, result, "night_flow")] == [3.1, 3.1, 3.1, 1.2, 1.2]
+    # raised after the first night, again after the second, quiet once acknowledged, over after a quiet night
+    assert alarms(steps, result) == [(four, "leak", True, 0), (four + 86400, "leak", True, 1),
+                                     (four + 3 * 86400, "leak", False, 2)]
 
 
 def test_no_frame_without_both_readings(micropython):
@@ -219,8 +271,8 @@ def wakes_until(board, end_s, timeout=30):
             out[-1][5].append(wire.decode(bytes.fromhex(m.group(6).decode())))
 
 
-def water_frames(wakes):
-    return [(w[0], f) for w in wakes for k, f in w[5] if k == "water_main"]
+def water_frames(wakes, kind="water_main"):
+    return [(w[0], f) for w in wakes for k, f in w[5] if k == kind]
 
 
 def test_burst_on_the_virtual_devkitc(make_board):
@@ -237,27 +289,41 @@ def test_burst_on_the_virtual_devkitc(make_board):
     # an ordinary morning: 450 kPa and 8 L/s, read through the loop and the meter
     assert before and all(abs(f["pressure"] - 450) < 2 and abs(f["flow"] - 8.0) < 0.02 for _, f in before)
     assert all(75 <= f["battery"] <= 85 for _, f in frames)   # 3.94 V through the 2:1 divider
-    # the first wake after the burst sends it at once (not at the 15-minute report),
-    # and every wake repeats it while no one acknowledges
+    # the first wake after the burst sends the alarm and its reading at once (not at
+    # the 15-minute report), and every wake repeats the alarm while no one acknowledges
     assert after and after[0][0] - burst <= 300 + 10
     assert abs(after[0][1]["pressure"] - 180) < 2 and abs(after[0][1]["flow"] - 31.0) < 0.02
-    assert len(after) >= 2 and after[1][0] - after[0][0] <= 300 + 10
+    raised = [(t, f) for t, f in water_frames(wakes, "alarm") if t > burst]
+    assert raised and raised[0][0] == after[0][0]
+    assert len(raised) >= 3 and all(b[0] - a[0] <= 300 + 10 for a, b in zip(raised, raised[1:]))
+    assert [(f["alarm"], f["active"], f["repeat"]) for _, f in raised] == [
+        ("burst", True, n) for n in range(len(raised))]
+    assert all(75 <= f["battery"] <= 85 for _, f in raised)
+    assert not [t for t, f in water_frames(wakes, "alarm") if t < burst]
     assert b"water: burst" in board.log
 
 
 def test_slow_leak_shows_in_night_flow_on_the_virtual_devkitc(make_board):
     scenario = load("water_leak_night.json")
-    board, meter = start_water(make_board, scenario)
+    # this district's nights bottom out near 1.2 L/s: a night minimum of 2.5 L/s is a leak
+    config = dict(PROVISIONED, thresholds={"leak_night_cls": 250})
+    board, meter = start_water(make_board, scenario, config)
     try:
         wakes = wakes_until(board, at_s(scenario, "20:06"))
     finally:
         meter.stop()
     frames = water_frames(wakes)
     four = at_s(scenario, "20:00")
-    # the night frame: the lowest flow between 02:00 and 04:00 local
-    night = [f for t, f in frames if four <= t < four + 300]
-    assert len(night) == 2
-    assert night[0]["flow"] == pytest.approx(scenario["expect"]["night_min_flow"], abs=0.05)
+    # the night_flow frame, once, at the first wake after 04:00 local: the lowest flow
+    # of the readings between 02:00 and 04:00 (one every 300 s)
+    [(t, night)] = water_frames(wakes, "night_flow")
+    assert four <= t < four + 300 + 10
+    assert night["flow"] == pytest.approx(scenario["expect"]["night_min_flow"], abs=0.05)
+    assert (night["start"], night["duration"]) == (120, 120) and 23 <= night["samples"] <= 25
+    assert 75 <= night["battery"] <= 85
+    # and the leak alarm beside it
+    assert [(at, f["alarm"], f["active"], f["repeat"]) for at, f in water_frames(wakes, "alarm")] == [
+        (t, "leak", True, 0)]
     # the water hammer was caught by a sampling window and sent at once
     hammer = at_s(scenario, "19:30:00")
     caught = [f for t, f in frames if hammer <= t < hammer + 60]
