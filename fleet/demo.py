@@ -1,4 +1,6 @@
-"""A demo city: departments, users, about 1,000 devices and a week of readings.
+"""A demo city: departments, users, about 1,000 devices and a week of readings, with the
+water mains' night flows and the alarms the profiles raise (bursts, leaks, cleaning needed,
+consumables low, SOS, rodent bursts).
 
 Readings are frames encoded with protocols.frames, wrapped in ChirpStack v4 "up"
 events and posted through the real /ingest/chirpstack endpoint (the Flask test
@@ -88,22 +90,68 @@ def chirpstack_up(dev_eui, name, f_cnt, at, payload, rng, sf=9):
 
 
 def reading(kind, rng, battery, alarm=False):
-    """Field values of one plausible reading of a kind, in SI units."""
+    """Field values of one plausible reading of a kind, in SI units.
+
+    alarm: False, True, or the name of what the reading shows (toilet: "leak",
+    "cleaning" or "consumables_low"; water main: "burst" or "low_pressure").
+    """
     if kind == "parking_bay":
         return {"occupied": rng.random() < 0.6, "changes": rng.randrange(0, 40), "battery": battery}
     if kind == "rodent_station":
-        return {"activity": rng.randrange(0, 30) + (200 if alarm else 0), "burst": alarm, "battery": battery}
+        return {"activity": rng.randrange(0, 30) + (200 if alarm else 0), "burst": bool(alarm), "battery": battery}
     if kind == "smart_toilet":
-        return {"occupied": rng.random() < 0.3, "leak": alarm, "people": rng.randrange(0, 120),
-                "nh3": rng.randrange(0, 25), "h2s": round(rng.uniform(0, 0.4), 2),
-                "consumables": rng.randrange(20, 101, 5), "battery": battery}
+        what = "leak" if alarm is True else alarm
+        return {"occupied": rng.random() < 0.3, "leak": what == "leak", "people": rng.randrange(0, 120),
+                "nh3": rng.randrange(12, 30) if what == "cleaning" else rng.randrange(0, 10),
+                "h2s": round(rng.uniform(0, 0.4), 2), "cleaning": what == "cleaning",
+                "consumables": rng.randrange(0, 21, 5) if what == "consumables_low" else rng.randrange(25, 101, 5),
+                "consumables_low": what == "consumables_low", "battery": battery}
     if kind == "water_main":
-        p = round(rng.uniform(60 if alarm else 280, 90 if alarm else 420), 1)
-        return {"pressure": p, "flow": round(rng.uniform(0, 35), 2), "pressure_min": p - rng.randrange(0, 60),
-                "pressure_max": p + rng.randrange(0, 60), "battery": battery}
+        what = "low_pressure" if alarm is True else alarm
+        lo, hi, flow = {"low_pressure": (60, 90, 35), "burst": (150, 200, 45)}.get(what, (280, 420, 35))
+        p = round(rng.uniform(lo, hi), 1)
+        return {"pressure": p, "flow": round(rng.uniform(30 if what == "burst" else 0, flow), 2),
+                "pressure_min": p - rng.randrange(0, 60), "pressure_max": p + rng.randrange(0, 60), "battery": battery}
     lat, lon = PARKS[rng.randrange(len(PARKS))][1:]
     return {"latitude": round(lat + rng.uniform(-0.02, 0.02), 5), "longitude": round(lon + rng.uniform(-0.02, 0.02), 5),
-            "fix": "gps", "sos": alarm, "battery": battery}
+            "fix": "gps", "sos": bool(alarm), "battery": battery}
+
+
+# What a device with an alarm shows, by kind (the others: True).
+ALARM_CHOICES = {"smart_toilet": ("leak", "cleaning", "consumables_low"), "water_main": ("burst", "low_pressure")}
+# The first devices of a kind always show these, so that every alarm is in the demo:
+# (kind, index within the kind) -> the alarm ("leaky": a water main leaking at night).
+SHOWCASE = {("smart_toilet", 0): "leak", ("smart_toilet", 1): "cleaning", ("smart_toilet", 2): "consumables_low",
+            ("water_main", 0): "burst", ("water_main", 1): "low_pressure", ("water_main", 2): "leaky",
+            ("rodent_station", 0): True, ("hiker_tracker", 0): True}
+
+
+def _alarm_frame(name, active, repeat, battery):
+    return frames.encode("alarm", {"alarm": name, "active": active, "repeat": repeat, "battery": battery})
+
+
+def _nights(rng, start, end, battery, leaky):
+    # A water main's night_flow frames, one a day at 04:05 Hong Kong time (20:05 UTC), the
+    # lowest flow of 02:00..04:00 over 24 readings; a leaking main's nights stay high, and its
+    # profile (leak_night_cls set to 2.5 L/s) raises a leak alarm beside each, unacknowledged.
+    out = []
+    t = start - start % DAY + 20 * 3600 + 300
+    while t < end:
+        if t >= start:
+            flow = rng.uniform(3.0, 4.5) if leaky else rng.uniform(0.8, 2.0)
+            out.append((t, frames.encode("night_flow", {"flow": round(flow, 2), "start": 120, "duration": 120,
+                                                        "samples": 24, "battery": battery})))
+            if leaky:
+                out.append((t + 1, _alarm_frame("leak", True, len(out) // 2, battery)))
+        t += DAY
+    return out
+
+
+def _burst(t, battery):
+    # A burst main's alarm frames: at once, repeated at the next two wakes (no one has
+    # acknowledged yet), and over (the pressure back) at the next reading, 6 h on.
+    return [(t - 1 + 300 * i, _alarm_frame("burst", True, i, battery)) for i in range(3)] + [
+        (t + 6 * 3600 - 1, _alarm_frame("burst", False, 72, battery))]
 
 
 def _place(kind, n, rng):
@@ -128,27 +176,37 @@ def _devices():
     return items
 
 
-def _device_events(d, rng, now, days):
-    # One device's week: readings every 6 h (silent devices stop early), a status frame a day.
-    silent = rng.random() < 0.04
+def _device_events(d, rng, now, days, showcase=None):
+    # One device's week: readings every 6 h (silent devices stop early), a status frame a day,
+    # and for water mains a night_flow frame a day; alarm frames where the profile sends them.
+    silent = rng.random() < 0.04 and showcase is None
     end = now - (rng.uniform(2, 4) * DAY if silent else rng.uniform(0, 3 * 3600))
     battery = 15 if rng.random() < 0.05 else rng.randrange(40, 101, 5)
     alarm_at = rng.randrange(days * 4) if rng.random() < 0.02 else None
+    alarm = rng.choice(ALARM_CHOICES.get(d["kind"], (True,)))
+    leaky = rng.random() < 0.05 or showcase == "leaky"
+    if showcase is not None and showcase != "leaky":
+        alarm, alarm_at = showcase, 0
     sf = rng.choice((7, 8, 9, 9, 10, 11))
     firmware = rng.choice(("1.4.2", "1.4.2", "1.4.2", "1.3.9"))
-    events, f_cnt, t, n = [], 1, now - days * DAY + rng.uniform(0, 6 * 3600), 0
+    start = t = now - days * DAY + rng.uniform(0, 6 * 3600)
+    timed, n = [], 0
     while t < end:
         level = max(5, battery - 5 * (n // 10))             # batteries drain a step every 2.5 days
-        payload = frames.encode(d["kind"], reading(d["kind"], rng, level, alarm=(n == alarm_at)))
-        events.append(chirpstack_up(d["dev_eui"], d["name"], f_cnt, t, payload, rng, sf))
-        f_cnt, n = f_cnt + 1, n + 1
+        timed.append((t, frames.encode(d["kind"], reading(d["kind"], rng, level, alarm=alarm if n == alarm_at else False))))
+        if n == alarm_at and alarm == "burst":
+            timed += _burst(t, level)
+        n += 1
         if n % 4 == 0:
             status = {"firmware": firmware, "battery_mv": 3000 + level * 10,
                       "reset_cause": "deep_sleep", "uptime": 3600 * n * 6}
-            events.append(chirpstack_up(d["dev_eui"], d["name"], f_cnt, t + 60, frames.encode("status", status), rng, sf))
-            f_cnt += 1
+            timed.append((t + 60, frames.encode("status", status)))
         t += 6 * 3600 + rng.uniform(-600, 600)
-    return events
+    if d["kind"] == "water_main":
+        timed += _nights(rng, start, end, battery, leaky)
+    timed = sorted(e for e in timed if e[0] < now)
+    return [chirpstack_up(d["dev_eui"], d["name"], f_cnt, at, payload, rng, sf)
+            for f_cnt, (at, payload) in enumerate(timed, start=1)]
 
 
 def _post(client, token, events, kind="up", batch=500):
@@ -190,7 +248,11 @@ def seed(app, days=7, log=print):
         devices = [dict(b["device"], dev_eui=b["lorawan"]["dev_eui"]) for b in bundles]
     log("registered %d devices in %.1f s" % (len(devices), time.time() - started))
     rng, now = random.Random(7), time.time()
-    events = [e for d in devices for e in _device_events(d, rng, now, days)]
+    index = {}
+    events = []
+    for d in devices:
+        n = index[d["kind"]] = index.get(d["kind"], -1) + 1
+        events += _device_events(d, rng, now, days, SHOWCASE.get((d["kind"], n)))
     events.sort(key=lambda e: e["time"])
     client = app.test_client()
     results = _post(client, token, events)

@@ -20,4 +20,15 @@ def test_demo_seed_one_day(tmp_path):
     assert s._scalar("SELECT COUNT(*) FROM uplinks WHERE source != 'chirpstack' OR dedup_id IS NULL") == 0
     assert s._scalar("SELECT COUNT(*) FROM uplinks u WHERE NOT EXISTS "
                      "(SELECT 1 FROM receptions r WHERE r.uplink_id = u.id)") == 0
+    # the water mains' night flows and the alarm frames went through ingest too, and every
+    # kind of alarm the profiles raise is open somewhere
+    assert s._scalar("SELECT COUNT(DISTINCT device_id) FROM readings_night_flow") > 50
+    assert s._scalar("SELECT COUNT(*) FROM readings_night_flow r JOIN devices d ON d.id = r.device_id"
+                     " WHERE d.kind != 'water_main'") == 0
+    bursts = s._all("SELECT active, repeat FROM readings_alarm WHERE alarm = 'burst' ORDER BY time")
+    assert {(b["active"], b["repeat"]) for b in bursts} >= {(1, 0), (1, 1), (0, 72)}
+    alarms = {r["alarm"] for r in s._all("SELECT DISTINCT alarm FROM devices WHERE alarm IS NOT NULL")}
+    assert alarms >= {"burst main", "low pressure", "water leak", "cleaning needed", "consumables low", "SOS",
+                      "rodent activity burst"}
+    assert s._scalar("SELECT COUNT(*) FROM readings_smart_toilet WHERE cleaning = 1") >= 1
     s.close()
