@@ -53,6 +53,7 @@ from bench.runtime import DEPLOYMENTS, GOAL_BYTES, STEP, firmware_files, smalles
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "hil" / "scenarios"
 FULL_HEAP = 304 * 1024
+FREE_MAX = 192 * 1024   # the most free heap the bisection offers boot.py (304 KB VM: about 215 KB free there)
 CHUNK = 120          # wakes per call of the MicroPython test server
 UPLINK = re.compile(rb"uplink ([0-9a-f]+)\r?\n")
 REPL_PROMPT = re.compile(rb"\n>>> |raw REPL")
@@ -294,14 +295,16 @@ def _status_due(snapshot):
     path.write_text(json.dumps(st))
 
 
-def replay(entry, snapshot, heap):
-    """The wake held in `snapshot`, on a fresh board with `heap` bytes of
-    heap: its record, or None if it did not get to deep sleep."""
+def replay(entry, snapshot, free=None):
+    """The wake held in `snapshot`, on a fresh board whose boot.py starts
+    with `free` bytes of free heap (None: all the VM's): its record, or None
+    if it did not get to deep sleep."""
     from hil.vboard import DEEPSLEEP_RESET, VirtualBoard
     scenario = _scenario(entry["scenario"])
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(snapshot, tmp, dirs_exist_ok=True)
-        vb = VirtualBoard(entry["board"], scenario=scenario, flash_dir=tmp, heap="%d" % heap, hold_deepsleep=True)
+        vb = VirtualBoard(entry["board"], scenario=scenario, flash_dir=tmp, heap="%d" % FULL_HEAP,
+                          hold_deepsleep=True, free_heap=free)
         started = time.perf_counter()
         vb.start(DEEPSLEEP_RESET)
         peers = entry["peers"](vb, scenario)
@@ -310,7 +313,7 @@ def replay(entry, snapshot, heap):
             while True:
                 try:
                     vb.wait_asleep(0.25)
-                    return _wake_record(vb, 0, time.perf_counter() - started)
+                    return dict(_wake_record(vb, 0, time.perf_counter() - started), free=vb.free_at_boot)
                 except TimeoutError:
                     # at the REPL: main.py or the bootstrap gave up (out of heap before the runtime ran)
                     if time.monotonic() > deadline or REPL_PROMPT.search(vb.log):
@@ -326,30 +329,29 @@ def _same_wake(got, ref):
     return got is not None and not got["errors"] and [k for k, _ in got["frames"]] == [k for k, _ in ref["frames"]]
 
 
-def _repl_base(entry, deploy):
-    """The smallest heap with which this virtual board (its scenario, the ROM
-    partition mounted for romfs) reaches its REPL with nothing of ours."""
-    from bench.runtime import REPL, wake_until
-    from hil.vboard import VirtualBoard
-    scenario = _scenario(entry["scenario"])
-    with tempfile.TemporaryDirectory() as empty:
-        rom, _ = firmware_files(deploy)
-        write_flash(VirtualBoard(entry["board"], scenario=scenario, flash_dir=empty), rom, [("/empty", b"")])
-        return smallest_heap(lambda h: wake_until(empty, h, REPL, entry["board"], scenario)[0],
-                             32 * 1024, 256 * 1024)
-
-
-def _finishes(entry, snapshot, ref, heap):
-    got = replay(entry, snapshot, heap)
+def _finishes(entry, snapshot, ref, free):
+    got = replay(entry, snapshot, free)
     if _same_wake(got, ref):
         return True
     if got is not None and any(b"MemoryError" in e for e in got["errors"]):
         return False
-    return _same_wake(replay(entry, snapshot, heap), ref)   # a peer late under load: once more
+    return _same_wake(replay(entry, snapshot, free), ref)   # a peer late under load: once more
 
 
-def _smallest_wake(entry, snapshot, ref, lo):
-    return smallest_heap(lambda h: _finishes(entry, snapshot, ref, h), lo, FULL_HEAP)
+def _smallest_wake(entry, snapshot, ref):
+    """The smallest free heap at boot.py (1 KB) with which the held wake
+    finishes as it did with the whole heap; None if it never does."""
+    return smallest_heap(lambda free: _finishes(entry, snapshot, ref, free), 0, FREE_MAX)
+
+
+def _peak_site(entry, snapshot, need):
+    # Where the wake runs out 1 KB below what it needs: the innermost frame
+    # of the MemoryError's traceback (its allocation), to say where the heap goes.
+    got = replay(entry, snapshot, need - STEP) if need and need > STEP else None
+    if got is None:
+        return "-"
+    m = re.search(rb'File "([^"]+)", line (\d+), in (\S+)\r?\nMemoryError: [^\r\n]*?(\d+) bytes', got["log"])
+    return "%s:%s %s (%s B)" % tuple(x.decode() for x in m.groups()) if m else "-"
 
 
 def measure_heap(entry, deploy):
@@ -362,20 +364,18 @@ def measure_heap(entry, deploy):
         snaps.append(snap)
         rsnap, _, _ = _walk(entry, deploy, apps=False)
         snaps.append(rsnap)
-        chosen, rchosen = replay(entry, snap, FULL_HEAP), replay(entry, rsnap, FULL_HEAP)
+        chosen, rchosen = replay(entry, snap), replay(entry, rsnap)
         for what, w in (("profile's", chosen), ("runtime-only", rchosen)):
             if w is None or w["errors"]:
                 return dict(out, error="the %s wake fails at full heap: %s" % (
                     what, w["errors"][0].decode() if w else "no deep sleep"))
-        base = _repl_base(entry, deploy)
-        if base is None:
-            return dict(out, error="the board does not reach its REPL even with %d B" % (256 * 1024))
-        need = _smallest_wake(entry, snap, chosen, base)
-        runtime = _smallest_wake(entry, rsnap, rchosen, base)
-        out.update(base=base, need=need, runtime=runtime, wakes=wakes, chosen=chosen, runtime_wake=rchosen)
+        need = _smallest_wake(entry, snap, chosen)
+        runtime = _smallest_wake(entry, rsnap, rchosen)
+        out.update(need=need, runtime=runtime, wakes=wakes, chosen=chosen, runtime_wake=rchosen,
+                   peak=_peak_site(entry, snap, need))
         if need is None or runtime is None:
-            out["error"] = "the %s wake does not finish even with %d B" % (
-                "profile's" if need is None else "runtime-only", FULL_HEAP)
+            out["error"] = "the %s wake does not finish even with %d B free" % (
+                "profile's" if need is None else "runtime-only", FREE_MAX)
         return out
     except Exception as e:   # one deployment's failure is a row with its reason, not a lost table
         return dict(out, error="%s: %s" % (type(e).__name__, e))
@@ -437,35 +437,39 @@ def _print(result):
     entry = result["entry"]
     name = entry["profile"]
     for r in result["rows"]:
-        if "error" in r and "need" not in r:
+        if "need" not in r:
             print("%-14s %-8s  no figures: %s" % (name, r["deploy"], r["error"]))
             continue
         if r.get("error"):
             print("%-14s %-8s  no heap figure: %s" % (name, r["deploy"], r["error"]))
-        heap = r["need"] - r["base"] if r.get("need") else None
-        rt = r["runtime"] - r["base"] if r.get("runtime") else None
+        heap, rt = r["need"], r["runtime"]
         wakes = r["wakes"]
         c = r["chosen"]
         print("%-14s %-8s %8s %6s %8s %9s %5d %8.0f %8.0f %8s %8.0f   %s" % (
             name, r["deploy"], "%d" % heap if heap is not None else "-",
             "%.2fx" % (heap / GOAL_BYTES) if heap is not None else "-",
             "%d" % rt if rt is not None else "-",
-            "%+d" % (r["need"] - r["runtime"]) if heap is not None and rt is not None else "-",
+            "%+d" % (heap - rt) if heap is not None and rt is not None else "-",
             len(wakes), _mean(w["virtual"] for w in wakes), 1000 * _mean(w["wall"] for w in wakes),
             "%d" % c["virtual"] if c["virtual"] is not None else "-", 1000 * c["wall"],
             "+".join(k for k, _ in c["frames"])))
+        print("%-14s %-8s   out of heap 1 KB below: %s" % ("", "", r["peak"]))
     walk = [f for r in result["rows"] for w in r.get("wakes", ()) for f in w["frames"]]
     if result["day_error"]:
         print("%-14s frames/day: no figure: %s" % ("", result["day_error"]))
     else:
-        print("%-14s frames/day %d (%s); sizes (B): %s" % (
-            "", len(result["day"]), entry["day_config"]["interval"] and "a wake every %d s"
-            % entry["day_config"]["interval"], _sizes(result["day"] + walk)))
+        print("%-14s frames/day %d (a wake every %d s); sizes (B): %s" % (
+            "", len(result["day"]), entry["day_config"]["interval"], _sizes(result["day"] + walk)))
 
 
 HEADER = ("%-14s %-8s %8s %6s %8s %9s %5s %8s %8s %8s %8s   %s"
           % ("profile", "firmware", "heap B", "x goal", "runtime", "profile+", "wakes", "virt ms", "wall ms",
              "virt ms", "wall ms", "measured wake's frames"))
+
+
+def _meet(results, deploy):
+    return [r["entry"]["profile"] for r in results
+            if all(x.get("need") is not None and x["need"] <= GOAL_BYTES for x in r["rows"] if x["deploy"] == deploy)]
 
 
 def main(argv=None):
@@ -489,12 +493,8 @@ def main(argv=None):
     finally:
         mp.close()
     _notes(chosen)
-    meets = [r["entry"]["profile"] for r in results
-             if all(x.get("need") and x["need"] - x["base"] <= GOAL_BYTES for x in r["rows"] if x["deploy"] == "romfs")]
-    print("\nmeet %d B on romfs: %s" % (GOAL_BYTES, ", ".join(meets) or "none"))
-    meets = [r["entry"]["profile"] for r in results
-             if all(x.get("need") and x["need"] - x["base"] <= GOAL_BYTES for x in r["rows"] if x["deploy"] == "littlefs")]
-    print("meet %d B on littlefs: %s" % (GOAL_BYTES, ", ".join(meets) or "none"))
+    for deploy in DEPLOYMENTS:
+        print("meet the %d B goal on %s: %s" % (GOAL_BYTES, deploy, ", ".join(_meet(results, deploy)) or "none"))
     print("(measured in %.0f s)" % (time.perf_counter() - started))
     failed = [r["entry"]["profile"] for r in results
               if r["day_error"] or any(x.get("error") for x in r["rows"])]
@@ -503,14 +503,15 @@ def main(argv=None):
 
 
 def _notes(entries):
-    print("\nheap B: smallest VM heap (bisection, %d B) with which the measured wake ends in deep sleep with the"
+    print("\nheap B: the smallest free heap boot.py can start with (bisection, %d B; hil.vboard free_heap holds the"
           % STEP)
-    print("  same frames and no error, less the smallest with which the same virtual board reaches its REPL with")
-    print("  nothing of ours; x goal: that over %d B. runtime: the same for the runtime-only wake (no apps/:"
+    print("  rest of the VM's) for the measured wake to end in deep sleep with the same frames as with the whole")
+    print("  heap, no MemoryError, no error logged; x goal: that over %d B. runtime: the same for the runtime-only"
           % GOAL_BYTES)
-    print("  status and counters frames), same board, config and run; profile+: what the profile adds to it.")
-    print("measured wake: a deep-sleep wake (not the first boot), the one of the walk that sent the most frame")
-    print("  bytes, status and counters due too (status_every 1): the walk runs each profile's scenario under")
+    print("  wake (no apps/: status and counters frames; same board, config and run); profile+: what the profile")
+    print("  adds. \"out of heap 1 KB below\": the allocation that fails with 1 KB less (where the peak is).")
+    print("measured wake: a deep-sleep wake (not the first boot), the one of the walk that sent the most profile")
+    print("  frame bytes, with the status and counters frames due too: the walk runs each profile's scenario under")
     print("  deep sleep at full heap up to its hard case: " + "; ".join(
         "%s %s (%s)" % (e["profile"], e["hard"], e["scenario"]) for e in entries) + ".")
     print("romfs: .mpy in a ROMFS partition, run in place (needs a MicroPython build with ROMFS: the stock")
@@ -519,7 +520,7 @@ def _notes(entries):
     print("  wall ms: this machine's, VM start to deep sleep (the unix port, not an ESP32's speed).")
     print("frames/day: the Profile through a typical day of readings (chunks of %d wakes, one live Profile);"
           % CHUNK)
-    print("  sizes: encoded bytes of each kind seen in that day and on the board (status, counters), min-max.")
+    print("  sizes: encoded bytes of each kind seen in that day and on the board (status, counters), min-max.\n")
 
 
 if __name__ == "__main__":

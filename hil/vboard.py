@@ -97,7 +97,7 @@ class VirtualBoard:
     USB serial port; `uarts` maps each UART's logical name to its host pty."""
 
     def __init__(self, board="esp32-devkitc", scenario=None, flash_dir=None, heap="304k",
-                 echo=None, hold_deepsleep=False):
+                 echo=None, hold_deepsleep=False, free_heap=None):
         self.board_name = board
         self.board = boards.load(board)
         self.chip = boards.chip(self.board)
@@ -118,6 +118,12 @@ class VirtualBoard:
         # VirtualBoard on a copy starts there with start(DEEPSLEEP_RESET).
         self.hold_deepsleep = hold_deepsleep
         self._held = False
+        # The heap the firmware gets: with free_heap, the bootstrap holds the
+        # rest of `heap` so boot.py starts with that many bytes free
+        # (bench.apps measures a wake's heap with it); free_at_boot is what
+        # the last boot had.
+        self.free_heap = free_heap
+        self.free_at_boot = None
         self.log = bytearray()
         self.events = []  # [(virtual ms, what, detail)]: resets, sleeps, power cuts
         self.pin_history = []  # [(virtual ms, gpio, level)] of output pins
@@ -427,6 +433,7 @@ class VirtualBoard:
             "i2c_buses": [dict(b, key=n) for n, b in boards.buses(self.board, "i2c").items()],
             "uarts": [{"name": n, "id": u["id"], "vm_path": u["vm_path"]} for n, u in self._uart.items()],
             "rom": str(self.rom_path) if self.rom_path.exists() else None,
+            "free_heap": self.free_heap,
         }
 
     def _mac(self):
@@ -615,6 +622,8 @@ class VirtualBoard:
             self._boot(PWRON_RESET)
         elif kind == "pin":
             self.pin_history.append((int(parts[3]), int(parts[1]), int(parts[2])))
+        elif kind == "heapfree":
+            self.free_at_boot = int(parts[1])
         elif kind == "repl":
             self._reached_repl = True
             self._out.at_repl()

@@ -87,11 +87,54 @@ def _vb_run(name, g):
     return True
 
 
+def _vb_ballast(free):
+    # VirtualBoard(free_heap=N): boot.py starts with N bytes of free heap, in
+    # one piece, as on a fresh heap of that size, whatever the bootstrap took
+    # on the way (its peak parsing the config is freed by then: a smallest
+    # heap that reaches the REPL measures that peak, not the firmware). The
+    # rest is held where the GC cannot free it: the holes the bootstrap left,
+    # and the start of the largest free region. Reported as "heapfree <bytes>".
+    import gc
+    import vclock
+    holes = [None] * 512
+    gc.collect()
+    lo, hi = 0, gc.mem_free()
+    while hi - lo > 16:   # the largest free region
+        mid = (lo + hi) // 2
+        try:
+            bytearray(mid)
+            lo = mid
+        except MemoryError:
+            hi = mid
+    big = None
+    gc.collect()
+    while big is None and lo > free:
+        try:
+            big = bytearray(lo)
+        except MemoryError:   # a stale pointer to a probe above (the GC is conservative)
+            lo -= max(16, lo // 32)
+    if big is not None:
+        n, i = lo, 0
+        while n >= 16 and i < len(holes):
+            try:
+                holes[i] = bytearray(n)
+                i += 1
+            except MemoryError:
+                n //= 2
+        big = None
+        gc.collect()
+        vclock.BALLAST[:] = [holes, bytearray(max(16, gc.mem_free() - free - 32))]
+    gc.collect()
+    vclock.emit("heapfree %d" % gc.mem_free())
+
+
 _vb_raw = _vb_boot()
+if __import__("vclock").CONFIG.get("free_heap") is not None:
+    _vb_ballast(__import__("vclock").CONFIG["free_heap"])
 _vb_run("boot.py", globals())
 if not _vb_raw:
     _vb_run("main.py", globals())
-del _vb_boot, _vb_raw, _vb_rom
+del _vb_boot, _vb_raw, _vb_rom, _vb_ballast
 __import__("vclock").emit("repl")
 del _vb_run
 try:

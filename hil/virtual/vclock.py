@@ -12,6 +12,7 @@ TICKS_HALF = _TICKS_PERIOD // 2
 
 
 KBD_PENDING = [False]  # a Ctrl-C that arrived inside a flash operation
+BALLAST = []  # heap held from the firmware (_vboot.py: VirtualBoard(free_heap=...))
 
 
 def _deliver_kbd():

@@ -1,6 +1,10 @@
 # The board's flash filesystem partition: an image file on the host, seen as a
 # block device of 4096-byte erase blocks (the ESP32's), for vfs.VfsLfs2.
 _BLOCK = 4096
+# An erased block, made once when the bootstrap mounts the flash: an ESP32
+# erases in C, so an erase must not take 4 KB of the VM's (the board's) heap
+# in the middle of a wake.
+_ERASED = b"\xff" * _BLOCK
 
 # Power-cut injection for tests: WRITES counts flash programs and erases; arm()
 # makes the n-th one from now the last, torn when asked, and cuts the power.
@@ -76,7 +80,7 @@ class FlashBdev:
             return _BLOCK
         if op == 6:  # erase
             n = _cut_now(_BLOCK)
-            _shield(self._pwrite, arg * _BLOCK, b"\xff" * (_BLOCK if n is None else n))
+            _shield(self._pwrite, arg * _BLOCK, _ERASED if n is None else _ERASED[:n])
             if n is not None:
                 _power_off()
             return 0
