@@ -5,7 +5,7 @@ from flask import current_app
 
 from fleet import errors, present
 from fleet.storage import STATES
-from fleet.storage.migrations import READING_COLUMNS
+from fleet.storage.migrations import READING_COLUMNS, SIDE_SENDERS
 
 DAY = 86400
 
@@ -67,6 +67,10 @@ def device_page(store, device, days=7):
         "latest": present.timed(latest, "time") if latest else None,
         "link": store.link_summary(device["id"], since),
         "uplinks": [present.uplink(u) for u in store.uplinks(device["id"], limit=20)],
+        # what the profile sends beside its readings: nights (the leak indicator) and alarm frames
+        "night_flow": [present.timed(r, "time") for r in store.readings("night_flow", device["id"], since)]
+        if device["kind"] in SIDE_SENDERS["night_flow"] else [],
+        "alarm_frames": [present.timed(r, "time") for r in store.readings("alarm", device["id"], since)][-20:],
         "events": [present.timed(e, "time") for e in store.net_events(device["id"], limit=10)],
         "quarantine": [present.timed(q, "received_at", "resolved_at")
                        for q in store.quarantine(None, None, device_eui=device["dev_eui"], limit=10)],

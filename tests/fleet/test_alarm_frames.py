@@ -107,3 +107,19 @@ def test_toilet_flags_are_stored_and_raise_their_alarm(app, integration, store, 
 ])
 def test_alarm_of_every_detection(kind, values, alarm):
     assert alarm_of(kind, values) == alarm
+
+
+def test_device_page_and_api_show_nights_and_alarm_frames(app, integration, user_client, store):
+    device_id, eui = _water(app)
+    _post(integration, eui, "night_flow", NIGHT, 1)
+    _post(integration, eui, "alarm", BURST, 2)
+    admin = user_client("admin")
+    data = admin.get("/api/devices/%d" % device_id).json
+    assert [(n["flow"], n["start"], n["duration"], n["samples"]) for n in data["night_flow"]] == [(3.41, 120, 120, 24)]
+    assert [(a["alarm"], a["active"], a["repeat"]) for a in data["alarm_frames"]] == [("burst", 1, 0)]
+    page = admin.get("/devices/%d" % device_id).get_data(as_text=True)
+    assert 'id="night-flow"' in page and "<td>3.41</td>" in page and "02:00 for 120 min" in page
+    assert 'id="alarm-frames"' in page and "<td>burst</td><td>raised</td>" in page
+    # a device kind that sends no night flow has no such table
+    toilet = register(app, kind="smart_toilet", department="FEHD")
+    assert admin.get("/api/devices/%d" % toilet["device"]["id"]).json["night_flow"] == []
