@@ -317,7 +317,7 @@ def replay(entry, snapshot, free=None):
                 except TimeoutError:
                     # at the REPL: main.py or the bootstrap gave up (out of heap before the runtime ran)
                     if time.monotonic() > deadline or REPL_PROMPT.search(vb.log):
-                        return None
+                        return dict(_wake_record(vb, 0, None), free=vb.free_at_boot, asleep=False)
         finally:
             for p in peers:
                 p.stop()
@@ -326,14 +326,15 @@ def replay(entry, snapshot, free=None):
 
 def _same_wake(got, ref):
     # Finished as at full heap: the same frame kinds out, nothing failed.
-    return got is not None and not got["errors"] and [k for k, _ in got["frames"]] == [k for k, _ in ref["frames"]]
+    return (got.get("asleep", True) and not got["errors"]
+            and [k for k, _ in got["frames"]] == [k for k, _ in ref["frames"]])
 
 
 def _finishes(entry, snapshot, ref, free):
     got = replay(entry, snapshot, free)
     if _same_wake(got, ref):
         return True
-    if got is not None and any(b"MemoryError" in e for e in got["errors"]):
+    if any(b"MemoryError" in e for e in got["errors"]):
         return False
     return _same_wake(replay(entry, snapshot, free), ref)   # a peer late under load: once more
 
@@ -347,9 +348,9 @@ def _smallest_wake(entry, snapshot, ref):
 def _peak_site(entry, snapshot, need):
     # Where the wake runs out 1 KB below what it needs: the innermost frame
     # of the MemoryError's traceback (its allocation), to say where the heap goes.
-    got = replay(entry, snapshot, need - STEP) if need and need > STEP else None
-    if got is None:
+    if not need or need <= STEP:
         return "-"
+    got = replay(entry, snapshot, need - STEP)
     m = re.search(rb'File "([^"]+)", line (\d+), in (\S+)\r?\nMemoryError: [^\r\n]*?(\d+) bytes', got["log"])
     return "%s:%s %s (%s B)" % tuple(x.decode() for x in m.groups()) if m else "-"
 
@@ -366,9 +367,9 @@ def measure_heap(entry, deploy):
         snaps.append(rsnap)
         chosen, rchosen = replay(entry, snap), replay(entry, rsnap)
         for what, w in (("profile's", chosen), ("runtime-only", rchosen)):
-            if w is None or w["errors"]:
+            if not w.get("asleep", True) or w["errors"]:
                 return dict(out, error="the %s wake fails at full heap: %s" % (
-                    what, w["errors"][0].decode() if w else "no deep sleep"))
+                    what, w["errors"][0].decode() if w["errors"] else "no deep sleep"))
         need = _smallest_wake(entry, snap, chosen)
         runtime = _smallest_wake(entry, rsnap, rchosen)
         out.update(need=need, runtime=runtime, wakes=wakes, chosen=chosen, runtime_wake=rchosen,
