@@ -61,6 +61,15 @@ def board_type(request):
     return _spec(request.config)[1]
 
 
+def default_heap(board_type):
+    """The VM heap of a virtual board: 304 KB (the firmware's share of an
+    ESP32's ~100 KB plus the virtual peripherals' models), or 2 MB on a board
+    with PSRAM, whose ESP32_GENERIC-SPIRAM build has a heap of megabytes."""
+    from hil import boards
+    psram = boards.load(board_type).get("psram", "none")
+    return "2048k" if psram and psram != "none" else "304k"
+
+
 @pytest.fixture
 def make_board(request, tmp_path):
     virtual, default_type = _spec(request.config)
@@ -68,7 +77,7 @@ def make_board(request, tmp_path):
     request.node._hil_boards = made
     romfs = request.config.getoption("--firmware-fs") == "romfs"
 
-    def make(scenario=None, board_type=None, flash_dir=None, heap="304k"):
+    def make(scenario=None, board_type=None, flash_dir=None, heap=None):
         if not virtual:
             if made:
                 pytest.skip("one real board only")
@@ -78,7 +87,8 @@ def make_board(request, tmp_path):
             return b
         from hil.vboard import VirtualBoard
         flash_dir = flash_dir or tmp_path / ("flash%d" % len(made))
-        vb = VirtualBoard(board_type or default_type, scenario=scenario, flash_dir=flash_dir, heap=heap).start()
+        kind = board_type or default_type
+        vb = VirtualBoard(kind, scenario=scenario, flash_dir=flash_dir, heap=heap or default_heap(kind)).start()
         b = VirtualBoardHandle(vb)
         b.romfs = romfs
         made.append(b)

@@ -101,7 +101,10 @@ def normalise(scn, board):
         out["adc"][str(g)] = {"initial": float(spec.get("initial", 0.0)), "points": points,
                               "noise": float(spec.get("noise", 0.0))}
     i2c_buses = boards.buses(board, "i2c")
-    for bus, devices in scn.get("i2c", {}).items():
+    # The board file may name chips every virtual copy of it carries (the
+    # T-Beam's AXP192); a scenario's own list for a bus replaces them.
+    i2c = dict(board.get("virtual", {}).get("i2c", {}), **scn.get("i2c", {}))
+    for bus, devices in i2c.items():
         key = bus if bus in i2c_buses else None
         if key is None:
             for n, b in i2c_buses.items():

@@ -254,6 +254,12 @@ BROKEN = {
         "lilygo-t-beam", _del("buses.lora_spi"), "radios[1]", "needs a lora_spi bus"),
     "unknown radio": (
         "esp32-devkitc", _set("radios", ["lorawan_at", "ble", "zigbee"]), "radios[2]", "must be one of"),
+    "virtual chip on a missing bus": (
+        "lilygo-t-beam", _set("virtual.i2c", {"i2c9": [{"model": "axp192"}]}), "virtual.i2c.i2c9", "no I2C bus"),
+    "virtual chip with no model file": (
+        "lilygo-t-beam", _set("virtual.i2c", {"i2c0": [{"model": "axp2101"}]}), "virtual.i2c.i2c0", "lacks"),
+    "virtual chip without a model": (
+        "lilygo-t-beam", _set("virtual.i2c", {"i2c0": [{"address": 52}]}), "virtual.i2c.i2c0", "naming a model"),
     "sensor on a missing bus": (
         "esp32-devkitc", _set("sensors", [{"chip": "bme280", "bus": "i2c9", "address": 118}]),
         "sensors[0].bus", "no bus called i2c9"),

@@ -19,6 +19,7 @@ from collections import namedtuple
 from pathlib import Path
 
 BOARDS_DIR = Path(__file__).resolve().parent.parent / "boards"
+MODELS = Path(__file__).resolve().parent.parent / "hil" / "virtual" / "models"
 
 ERROR = "error"
 WARNING = "warning"
@@ -512,8 +513,9 @@ class _Checker:
         if not isinstance(v, dict):
             return
         for key in v:
-            if key != "attach":
+            if key not in ("attach", "i2c"):
                 self.error("virtual." + key, "unknown field")
+        self.check_virtual_i2c(v.get("i2c", {}))
         attach = v.get("attach", {})
         if not isinstance(attach, dict):
             self.error("virtual.attach", "must be an object of logical name: model")
@@ -525,6 +527,21 @@ class _Checker:
                 self.error("virtual.attach." + name, "no pin or bus called %s" % name)
             if not isinstance(model, str) or not model:
                 self.error("virtual.attach." + name, "must name a model")
+
+    def check_virtual_i2c(self, i2c):
+        # Chip models every virtual copy of the board carries: {bus: [model spec]}.
+        buses = self.board.get("buses") if isinstance(self.board.get("buses"), dict) else {}
+        if not isinstance(i2c, dict):
+            self.error("virtual.i2c", "must be an object of I2C bus: [model, ...]")
+            return
+        for bus, models in i2c.items():
+            f = "virtual.i2c." + bus
+            if not isinstance(buses.get(bus), dict) or buses[bus].get("type") != "i2c":
+                self.error(f, "no I2C bus called %s" % bus)
+            if not isinstance(models, list) or not all(isinstance(m, dict) and isinstance(m.get("model"), str) and m["model"] for m in models):
+                self.error(f, "must be a list of objects naming a model")
+            elif any(not (MODELS / (m["model"].split(":")[0] + ".py")).is_file() for m in models):
+                self.error(f, "names a model hil/virtual/models lacks")
 
 
 def _type_name(types):

@@ -142,10 +142,13 @@ class Sensors:
         return fix, sos
 
     async def read(self, progress):
+        # The cell first, at rest: before the GNSS search loads it (a truer
+        # figure on the open-circuit curve) and before that search's buffers
+        # fragment the heap (a PMU driver is imported here).
+        mv = status.battery_mv(self.board)
         sos = await self._long_press(progress)     # a press that woke the board, or held now
         fix, sos_later = await self._fix(progress, not sos)
         sos = sos or sos_later
-        mv = status.battery_mv(self.board)
         self._arm_wake()
         out = {"battery_mv": mv, "sos": sos, "fix": "none", "lat": None, "lon": None, "hdop": None,
                "gnss": self.gnss is not None and fix is not None}

@@ -24,13 +24,27 @@ def reset_cause_name(cause):
 
 
 def battery_mv(board):
-    # The cell voltage through the board's divider, in mV; 0 if the board has no battery ADC.
+    # The cell voltage in mV through the board's divider, or from its PMU;
+    # 0 if the board has neither or the PMU does not answer.
     gpio = boardfile.pin(board, "batt_adc")
     if gpio is None:
-        return 0
+        return _pmu_mv(board)
     adc = machine.ADC(machine.Pin(gpio), atten=machine.ADC.ATTN_11DB)
     divider = board["pins"]["batt_adc"].get("divider", 1.0)
     return int(adc.read_uv() * divider) // 1000
+
+
+def _pmu_mv(board):
+    # A board whose cell sits behind a PMU (the T-Beam's AXP192) has no
+    # battery ADC pin. The driver is imported only on such boards.
+    for spec in board.get("sensors", ()):
+        if spec.get("role") == "pmu" and spec.get("chip") == "axp192":
+            from sensors import SensorError, axp192, hw
+            try:
+                return axp192.AXP192(hw.i2c(board, spec["bus"]), spec.get("address", axp192.ADDRESS)).battery_mv()
+            except SensorError:
+                return 0
+    return 0
 
 
 def battery_percent(mv):
