@@ -39,12 +39,14 @@ def _normalise(source, kind, items):
     return out
 
 
-def _quarantine(store, event, raw, outcome):
+def _quarantine(store, event, raw, outcome, scope=None):
+    # An entry for a device unknown (in scope) goes to the department of the token
+    # that posted it, if any, so that its staff see it; otherwise to admins alone.
     device = outcome.device
     return store.add_quarantine({
         "received_at": event["time"], "source": event["source"], "event": event["event"],
         "reason": outcome.reason, "detail": outcome.detail, "dev_eui": event["dev_eui"],
-        "department": device["department"] if device else None,
+        "department": device["department"] if device else scope,
         "raw": {"source": event["source"], "kind": raw["kind"], "body": raw["body"]},
     })
 
@@ -59,14 +61,17 @@ def ingest(store, source, kind, items, scope=None):
     Returns one result dict per event.
     """
     events = _normalise(source, kind, items)
+    # Decoding and row building happen here, outside the write transaction, which
+    # one writer at a time holds: inside it, only the writes and their checks.
+    writes = [pipeline.prepare(store, event, scope) for event in events]
 
     def write(store):
         results = []
-        for event, item in zip(events, items):
-            outcome = pipeline.process(store, event, scope)
+        for event, item, write_event in zip(events, items, writes):
+            outcome = write_event(store)
             result = outcome.as_dict()
             if outcome.status == "rejected":
-                result["quarantine_id"] = _quarantine(store, event, {"kind": kind, "body": item}, outcome)
+                result["quarantine_id"] = _quarantine(store, event, {"kind": kind, "body": item}, outcome, scope)
             results.append(result)
         return results
     # Concurrent requests share one commit (group commit); each answers only after it.

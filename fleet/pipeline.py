@@ -8,6 +8,7 @@ from protocols import frames
 from protocols import schema as S
 
 from fleet.alarms import alarm_of
+from fleet.storage.base import NotFound
 from fleet.storage.migrations import READING_COLUMNS, SIDE_SENDERS
 
 # Reasons an event is quarantined.
@@ -69,7 +70,8 @@ def _decode(device, payload):
     return kind, _jsonable(values), reading, state
 
 
-def _uplink(store, device, event):
+def _uplink_rows(device, event):
+    # The rows of an "up" event, or an Outcome saying why not: no storage needed.
     up = event["uplink"]
     decoded = _decode(device, up["payload"])
     if isinstance(decoded, Outcome):
@@ -81,11 +83,24 @@ def _uplink(store, device, event):
     row = dict({k: up[k] for k in ("f_cnt", "f_port", "dr", "frequency", "sf", "bandwidth", "coding_rate",
                                    "airtime", "payload")},
                device_id=device["id"], time=event["time"], source=event["source"], dedup_id=event["dedup_id"],
-               session=device["session"], frame_kind=kind, fields=values)
-    uplink_id = store.add_uplink(row, up["receptions"], reading, state)
+               frame_kind=kind, fields=values)
+    return row, up["receptions"], reading, state
+
+
+def _store_uplink(store, device, rows):
+    # The device's session, and whether it is still in service, are read by the
+    # insert itself: Storage raises NotFound when it was decommissioned meanwhile.
+    uplink_id = store.add_uplink(*rows)
     if uplink_id is None:
         return Outcome("duplicate", device=device)
     return Outcome("stored", device=device, uplink_id=uplink_id)
+
+
+def _uplink(store, device, event):
+    rows = _uplink_rows(device, event)
+    if isinstance(rows, Outcome):
+        return rows
+    return _store_uplink(store, device, rows)
 
 
 def _net_event(store, device, event):
@@ -103,7 +118,9 @@ def _net_event(store, device, event):
 
 
 def process(store, event, scope=None):
-    """Store one normalised event for the device it names, within scope (a department or None)."""
+    """Store one normalised event for the device it names, within scope (a department or None).
+
+    Run inside a write transaction, it reads everything it decides on in that transaction."""
     device = store.device_by_eui(event["dev_eui"])
     if device is None or (scope is not None and device["department"] != scope):
         return Outcome("rejected", UNKNOWN_DEVICE, "no device with DevEUI %s" % event["dev_eui"])
@@ -112,3 +129,32 @@ def process(store, event, scope=None):
     if event["event"] == "up":
         return _uplink(store, device, event)
     return _net_event(store, device, event)
+
+
+def prepare(store, event, scope=None):
+    """Do what needs no write lock for one event, before its write transaction; returns
+    write(store) -> Outcome, to run inside that transaction.
+
+    An uplink of a known device in scope is decoded and its rows built here, from the
+    device's unchanging facts (cached per process); inside the transaction only its
+    inserts run, and they check that the device is still in service. Every other
+    event, and an uplink that would be rejected, is left to process() inside the
+    transaction, so the order of checks and their outcome stay exactly process()'s.
+    """
+    def inside(store):
+        return process(store, event, scope)
+    if event["event"] != "up":
+        return inside
+    device = store.device_facts(event["dev_eui"])
+    if device is None or (scope is not None and device["department"] != scope):
+        return inside
+    rows = _uplink_rows(device, event)
+    if isinstance(rows, Outcome):
+        return inside
+
+    def write(store):
+        try:
+            return _store_uplink(store, device, rows)
+        except NotFound:                 # decommissioned since: process() says so
+            return process(store, event, scope)
+    return write

@@ -180,15 +180,13 @@ class GroupCommit:
         try:
             with store.transaction():
                 batch = self._take()
-                for job in batch:
-                    if not store.conn.in_transaction:
-                        raise StorageError("the transaction ended early")
-                    try:
-                        with store.transaction():
-                            job.result = job.fn(store)
-                    except Exception as e:
-                        job.error = e
-        except BaseException as e:          # the commit failed: nothing of the batch is written
+                if len(batch) == 1:
+                    # A job alone needs no savepoint of its own: when it fails, the
+                    # transaction it rolls back is its own (the handler below).
+                    batch[0].result = batch[0].fn(store)
+                else:
+                    self._run_each(store, batch)
+        except BaseException as e:          # the commit (or a job alone) failed: nothing of the batch is written
             batch = batch or self._take()   # (or the transaction did not begin: fail the queued jobs)
             for job in batch:
                 job.error, job.result = e, None
@@ -197,6 +195,17 @@ class GroupCommit:
         for job in batch:
             job.done = True
             job.wake.set()
+
+    @staticmethod
+    def _run_each(store, batch):
+        for job in batch:
+            if not store.conn.in_transaction:
+                raise StorageError("the transaction ended early")
+            try:
+                with store.transaction():
+                    job.result = job.fn(store)
+            except Exception as e:
+                job.error = e
 
 
 def group_commit(path):
@@ -209,6 +218,18 @@ def group_commit(path):
         return group
 
 
+def _identity(path):
+    # A database file as caches know it: its path and inode, so that a file made anew
+    # at the same path (tests, a restore) never meets the old file's cached facts.
+    if path == ":memory:" or path.startswith("file:"):
+        return None
+    try:
+        st = os.stat(path)
+        return os.path.realpath(path), st.st_dev, st.st_ino
+    except OSError:
+        return None
+
+
 class BaseStore:
     """Holds one connection; every public method of the Store runs in a transaction.
 
@@ -217,6 +238,7 @@ class BaseStore:
     """
 
     def __init__(self, path_or_conn, tracer=None):
+        self.identity = None        # the database file, for per-process caches (None: no cache)
         if isinstance(path_or_conn, sqlite3.Connection):
             self.conn = path_or_conn
             self._gate = None
@@ -224,6 +246,7 @@ class BaseStore:
         else:
             self.conn = connect(str(path_or_conn))
             self._gate = write_gate(str(path_or_conn))
+            self.identity = _identity(str(path_or_conn))
         self._group = None if self._gate is None else group_commit(str(path_or_conn))
         self.db = sqlite_utils.Database(self.conn, tracer=tracer)
         self._depth = 0

@@ -4,6 +4,10 @@ import time
 
 from fleet.storage.base import Conflict, dumps, loads
 
+# device_facts' cache: {database identity: {dev_eui: facts}}, per process.
+_FACTS = {}
+_FACTS_MAX = 200000
+
 STATES = ("registered", "active", "silent", "decommissioned", "low_battery", "alarm")
 
 _PUBLIC = ("d.id, d.dev_eui, d.join_eui, d.name, d.kind, d.board, d.department, d.latitude, d.longitude,"
@@ -87,6 +91,23 @@ class DevicesMixin:
     def device_by_eui(self, dev_eui):
         """A device by DevEUI (16 upper-case hex digits), or None."""
         return _device(self._one("SELECT %s FROM devices d WHERE d.dev_eui = ?" % _PUBLIC, (dev_eui,)))
+
+    def device_facts(self, dev_eui):
+        """What never changes of a device, by DevEUI: {id, dev_eui, kind, department}, or None.
+
+        Cached per process and database once found (a miss is not cached, so a device
+        registered later is found at once). A device's kind and department never
+        change and a DevEUI is never reused; whether it is still in service is not
+        here: the writes that need it check it in their transaction."""
+        cache = _FACTS.get(self.identity) if self.identity is not None else None
+        facts = cache.get(dev_eui) if cache is not None else None
+        if facts is None:
+            facts = self._one("SELECT id, dev_eui, kind, department FROM devices WHERE dev_eui = ?", (dev_eui,))
+            if facts is not None and self.identity is not None:
+                if cache is None or len(cache) >= _FACTS_MAX:
+                    cache = _FACTS[self.identity] = {}      # a bound on memory: start again
+                cache[dev_eui] = facts
+        return facts
 
     def device_secrets(self, device_id):
         """The encrypted secrets blob of a device."""

@@ -2,11 +2,17 @@
 import sqlite3
 import time
 
-from fleet.storage.base import dumps, loads
+from fleet.storage.base import NotFound, dumps, loads
 from fleet.storage.migrations import TABLE_COLUMNS
 
 _UPLINK_COLUMNS = ("device_id", "time", "source", "dedup_id", "session", "f_cnt", "f_port", "dr",
                    "frequency", "sf", "bandwidth", "coding_rate", "airtime", "frame_kind", "payload", "fields")
+# Every column but the session, which the insert reads from the device's row.
+_UPLINK_INSERTED = tuple(c for c in _UPLINK_COLUMNS if c != "session")
+_FIELDS = _UPLINK_INSERTED.index("fields")
+_INSERT_UPLINK = ("INSERT INTO uplinks (%s, session) SELECT %s, session FROM devices"
+                  " WHERE id = ? AND status != 'decommissioned'"
+                  % (", ".join(_UPLINK_INSERTED), ", ".join("?" * len(_UPLINK_INSERTED))))
 _STATE_COLUMNS = ("battery", "battery_mv", "firmware", "last_status", "last_rssi", "last_snr", "alarm")
 
 
@@ -31,23 +37,35 @@ class TrafficMixin:
     def add_uplink(self, uplink, receptions, reading=None, state=None):
         """Store one uplink with its receptions, its reading (kind, values) and the device
         state it implies, atomically. Returns the new id, or None for a duplicate (same
-        dedup_id, or same device, session and frame counter), which writes nothing."""
-        try:
+        dedup_id, or same device, session and frame counter), which writes nothing.
+
+        The uplink takes the device's current session, read by its insert, which also
+        checks that the device is in service: NotFound (nothing written) when the device
+        is decommissioned or gone. Inside a transaction it takes no savepoint of its own:
+        only its first insert can fail for a duplicate, and a later failure is the
+        enclosing transaction's to roll back."""
+        if not self._depth:
             with self.transaction():
-                row = {c: uplink.get(c) for c in _UPLINK_COLUMNS}
-                row["fields"] = dumps(row["fields"]) if row["fields"] is not None else None
-                uplink_id = self._insert("uplinks", row)
-                self._add_receptions(uplink_id, receptions)
-                if reading is not None:
-                    kind, values = reading
-                    self._insert("readings_" + kind,
-                                 _reading_row(kind, uplink_id, uplink["device_id"], uplink["time"], values))
-                self._touch_device(uplink["device_id"], uplink["time"], state or {})
-                return uplink_id
+                return self.add_uplink(uplink, receptions, reading, state)
+        row = [uplink.get(c) for c in _UPLINK_INSERTED]
+        if row[_FIELDS] is not None:
+            row[_FIELDS] = dumps(row[_FIELDS])
+        row.append(uplink["device_id"])
+        try:
+            cur = self._run(_INSERT_UPLINK, row)
         except sqlite3.IntegrityError as e:
             if "UNIQUE" in str(e) and "uplinks" in str(e):
                 return None
             raise
+        if cur.rowcount != 1:
+            raise NotFound("device %d is not in service" % uplink["device_id"])
+        uplink_id = cur.lastrowid
+        self._add_receptions(uplink_id, receptions)
+        if reading is not None:
+            kind, values = reading
+            self._insert("readings_" + kind, _reading_row(kind, uplink_id, uplink["device_id"], uplink["time"], values))
+        self._touch_device(uplink["device_id"], uplink["time"], state or {})
+        return uplink_id
 
     def _add_receptions(self, uplink_id, receptions):
         if receptions:

@@ -4,6 +4,7 @@ import sqlite3
 import pytest
 
 from fleet.storage import Store, migrations
+from fleet.storage.base import NotFound
 from protocols import frames
 from protocols import schema as S
 
@@ -116,8 +117,10 @@ def test_duplicate_uplink_writes_nothing(store):
                                                  "time": 1.0}], reading) is None
     assert store._scalar("SELECT COUNT(*) FROM receptions") == 1
     assert store._scalar("SELECT COUNT(*) FROM readings_parking_bay") == 1
-    with pytest.raises(sqlite3.IntegrityError):
-        store.add_uplink(dict(up, device_id=999, dedup_id="e"), [], None)     # other failures are not hidden
+    with pytest.raises(NotFound):                   # no such device in service: nothing written
+        store.add_uplink(dict(up, device_id=999, dedup_id="e"), [], None)
+    with pytest.raises(sqlite3.IntegrityError):     # other failures are not hidden
+        store.add_uplink(dict(up, dedup_id="e", f_cnt=3, source=None), [], None)
 
 
 def test_tracer_sees_every_query(tmp_path):
