@@ -112,9 +112,9 @@ RADIO_BUS = {"lorawan_at": "lora_uart", "lora_sx127x": "lora_spi", "lora_sx126x"
 PIN_NAMES = frozenset((
     "sos_button", "user_button", "batt_adc", "batt_adc_ctrl", "led", "pir", "beam",
     "door_reed", "leak_probe", "pressure_adc", "rs485_de", "pmu_irq", "vext_ctrl",
-    "oled_rst", "gnss_pps", "gnss_en",
+    "oled_rst", "gnss_pps", "gnss_en", "beam_inner",
 ))
-BUS_NAMES = frozenset(("i2c0", "i2c1", "lora_uart", "gnss_uart", "rs485", "lora_spi"))
+BUS_NAMES = frozenset(("i2c0", "i2c1", "lora_uart", "gnss_uart", "rs485", "lora_spi", "presence_uart"))
 
 # Field: (type or types, required)
 FIELDS = {

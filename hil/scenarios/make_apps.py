@@ -163,6 +163,9 @@ def rodent_set():
     return [("rodent_quiet_night", quiet), ("rodent_burst", burst)]
 
 
+BOARD_TOILET = "esp32-devkitc-toilet"   # boards/: the radar on UART1, two beams
+
+
 def toilet_set():
     h = 3600
     ads = {"model": "ads1115", "address": 72, "noise": 0.002, "tracks": {
@@ -185,11 +188,11 @@ def toilet_set():
         inner += [{"at": "+%ds" % b, "level": 0}, {"at": "+%ds" % (b + 2), "level": 1}]
         outer += [{"at": "+%ds" % (b + 1), "level": 0}, {"at": "+%ds" % (b + 3), "level": 1}]
     presence = [[a + 10, 2, 80] for a, _ in visits] + [[a + stay - 5, 0, 0] for a, stay in visits]
-    day = {"seed": 9, "start": "2026-11-23T08:00:00",
+    day = {"board": BOARD_TOILET, "seed": 9, "start": "2026-11-23T08:00:00",
            "adc": {"batt_adc": {"initial": 1.9, "noise": 0.002},
                    "leak_probe": {"initial": 2.9, "noise": 0.01, "timeline": [
                        {"at": "+5h", "volts": 0.6}, {"at": "+340m", "volts": 2.9}]}},
-           "pins": {"beam": {"initial": 1, "timeline": outer}, "gpio19": {"initial": 1, "timeline": inner},
+           "pins": {"beam": {"initial": 1, "timeline": outer}, "beam_inner": {"initial": 1, "timeline": inner},
                     "door_reed": {"initial": 1, "timeline": reed}},
            "i2c": {"i2c0": [ads, tof]},
            "ld2410": sorted(presence),
@@ -201,9 +204,9 @@ def toilet_set():
     hover = []
     for i in range(36):
         hover.append({"at": "+%ds" % (h + i * 300), "value": 0.54 + (0.02 if i % 2 else -0.005)})
-    gas = {"seed": 10, "start": "2026-11-23T08:00:00",
+    gas = {"board": BOARD_TOILET, "seed": 10, "start": "2026-11-23T08:00:00",
            "adc": {"batt_adc": {"initial": 1.9, "noise": 0.002}, "leak_probe": {"initial": 2.9}},
-           "pins": {"beam": {"initial": 1}, "gpio19": {"initial": 1}, "door_reed": {"initial": 1}},
+           "pins": {"beam": {"initial": 1}, "beam_inner": {"initial": 1}, "door_reed": {"initial": 1}},
            "i2c": {"i2c0": [{"model": "ads1115", "address": 72, "noise": 0.003, "tracks": {
                "ain0": {"initial": 0.45, "timeline": hover + [{"at": "+4h", "value": 0.45}]},
                "ain1": {"initial": 0.40}}}, tof]},

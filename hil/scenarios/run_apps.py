@@ -8,11 +8,9 @@ firmware on a virtual board and collect what came out.
 
 Times come from the profiles' own console lines ("parking_bay: ... at <time>",
 virtual seconds since 2000): each uplink takes the time of the line before
-it. The toilet harness: the smart toilet needs a UART for its LD2410 radar
-and a second beam that esp32-devkitc's board file does not name; the test
-flashes a board.json that names UART1 (the RS-485 port's UART, spare on a
-toilet) "presence_uart" and GPIO19 "beam_inner", and an LD2410 peer
-(hil/peers/ld2410.py) answers on that UART's pty.
+it. A scenario names its board ("board", default: the plugin's board type);
+the smart toilet runs on esp32-devkitc-toilet, whose LD2410 radar is a host
+peer (hil/peers/ld2410.py) answering on the presence_uart pty.
 """
 import json
 import re
@@ -28,10 +26,6 @@ IDENTITY = {
     "dev_eui": "70b3d57ed0000001", "join_eui": "70b3d57ed0000000",
     "app_key": "00112233445566778899aabbccddeeff", "device_key": "ab" * 32,
 }
-TOILET_PINS = {"beam_inner": {"gpio": 19, "mode": "in", "pull": "up", "active": "low",
-                              "note": "test harness: inner beam of the people counter"}}
-TOILET_BUSES = {"presence_uart": {"type": "uart", "id": 1, "tx": 25, "rx": 26, "baudrate": 256000,
-                                  "level": "ttl", "note": "test harness: LD2410 on UART1"}}
 _LINE = re.compile(rb"(?:(\w+): ([^\r\n]*) at (\d+)|uplink ([0-9a-f]+))\r?\n")
 
 
@@ -45,10 +39,6 @@ def board_json(board_type, profile):
     b = json.loads((ROOT / "boards" / (board_type + ".json")).read_text())
     b["buses"].pop("lora_uart", None)
     b["radios"] = [r for r in b.get("radios", []) if r != "lorawan_at"]
-    if profile == "smart_toilet":
-        b["pins"].update(TOILET_PINS)
-        b["buses"].pop("rs485", None)
-        b["buses"].update(TOILET_BUSES)
     return b
 
 
@@ -76,7 +66,7 @@ def run_scenario(make_board, name, config=None, scenario=None, heap="304k", sett
     scn = dict(scenario or load(name))
     cfg = dict(IDENTITY, **scn["config"])
     cfg.update(config or {})
-    board = make_board(scenario=scn, heap=heap)
+    board = make_board(scenario=scn, board_type=scn.get("board"), heap=heap)
     start_ms = scn_mod.start_ms(scn)
     board.put("/board.json", json.dumps(board_json(board.board_type, cfg["profile"])))
     board.put("/config.json", json.dumps(cfg))
@@ -84,7 +74,7 @@ def run_scenario(make_board, name, config=None, scenario=None, heap="304k", sett
     if "ld2410" in scn:
         from hil.peers.ld2410 import LD2410Peer
         timeline = [(start_ms + int(s * 1000), st, cm) for s, st, cm in scn["ld2410"]]
-        peer = LD2410Peer(board.uarts["rs485"], timeline, clock=board.now_ms).start()
+        peer = LD2410Peer(board.uarts["presence_uart"], timeline, clock=board.now_ms).start()
     try:
         board.flash_firmware(mpy=True)
         end_ms = start_ms + scn["expect"]["end_s"] * 1000

@@ -19,15 +19,9 @@ def config(profile, **settings):
     return dict(IDENTITY, profile=profile, **settings)
 
 
-def board_file(board_type="esp32-devkitc", extra_pins=None, extra_buses=None, drop_buses=()):
-    """The board file as the firmware reads it from flash, optionally with a
-    harness variant's extra pins and buses (see tests/apps/test_toilet.py)."""
-    b = json.loads((ROOT / "boards" / (board_type + ".json")).read_text())
-    b["pins"].update(extra_pins or {})
-    for name in drop_buses:
-        b["buses"].pop(name, None)
-    b["buses"].update(extra_buses or {})
-    return b
+def board_file(board_type="esp32-devkitc"):
+    """The board file as the firmware reads it from flash."""
+    return json.loads((ROOT / "boards" / (board_type + ".json")).read_text())
 
 
 def install(board, cfg, board_json=None):

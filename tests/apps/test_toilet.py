@@ -1,8 +1,7 @@
 """The smart toilet on a virtual board: ADS1115 (NH3, H2S), VL53L0X
 (consumables) models on I2C, door reed, two beams and the leak probe driven by
-the scenario, and a host-side HLK-LD2410 (hil/peers/ld2410.py) on UART1.
-The board file esp32-devkitc lacks the radar's UART and the second beam; the
-run flashes a harness variant naming them (hil/scenarios/run_apps.py)."""
+the scenario, and a host-side HLK-LD2410 (hil/peers/ld2410.py) on UART1,
+all as the board file esp32-devkitc-toilet wires them."""
 import re
 
 from hil.scenarios.run_apps import run_scenario
