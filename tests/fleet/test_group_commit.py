@@ -202,3 +202,18 @@ def test_writers_on_many_connections_queue_at_the_gate(path):
         t.join(60)
     assert errors == []
     assert _count(path) == 300
+
+
+def test_a_lone_failing_caller_writes_nothing(path):
+    # A transaction of one job runs it without a savepoint: its failure rolls back the whole.
+    def fails(store):
+        store._run("INSERT INTO t (n, who) VALUES (100, 'x')")
+        raise ValueError("bad event")
+    s = Store(path)
+    s._group = group = GroupCommit()
+    with pytest.raises(ValueError):
+        s.grouped(fails)
+    assert _count(path) == 0 and not s.conn.in_transaction
+    assert s.grouped(_insert(1)) == 1 and _count(path) == 1          # the gate was left
+    assert (group.transactions, group.jobs) == (2, 2)
+    s.close()
