@@ -306,7 +306,7 @@ def test_burst_on_the_virtual_devkitc(make_board):
 def test_slow_leak_shows_in_night_flow_on_the_virtual_devkitc(make_board):
     scenario = load("water_leak_night.json")
     # this district's nights bottom out near 1.2 L/s: a night minimum of 2.5 L/s is a leak
-    config = dict(PROVISIONED, thresholds={"leak_night_cls": 250})
+    config = dict(PROVISIONED, thresholds={"leak_night_cls": scenario["expect"]["leak_night_cls"]})
     board, meter = start_water(make_board, scenario, config)
     try:
         wakes = wakes_until(board, at_s(scenario, "20:06"))
@@ -317,7 +317,7 @@ def test_slow_leak_shows_in_night_flow_on_the_virtual_devkitc(make_board):
     # the night_flow frame, once, at the first wake after 04:00 local: the lowest flow
     # of the readings between 02:00 and 04:00 (one every 300 s)
     [(t, night)] = water_frames(wakes, "night_flow")
-    assert four <= t < four + 300 + 10
+    assert four == at_s(scenario, scenario["expect"]["leak_alarm"]) <= t < four + 300 + 10
     assert night["flow"] == pytest.approx(scenario["expect"]["night_min_flow"], abs=0.05)
     assert (night["start"], night["duration"]) == (120, 120) and 23 <= night["samples"] <= 25
     assert 75 <= night["battery"] <= 85
