@@ -1,16 +1,18 @@
 """Fleet service figures: ingest throughput and page latency.
 
 1. ChirpStack "up" events per second through POST /ingest/chirpstack, the fleet
-   service running as in production (`cityfleet serve`: gunicorn, pre-forked
-   worker processes) on 127.0.0.1, fed by client threads over keep-alive
+   service running as in production (`cityfleet serve`: Granian, one worker
+   process per core) on 127.0.0.1, fed by client threads over keep-alive
    connections, each waiting for its answer before the next request: one event
    per request (as ChirpStack sends them) with the default workers and with one
    worker, and batches of 100 (our batch extension). Every event is checked
    stored at the end.
 2. The raw ceiling in the same run: cbor2 decode of the same frames plus a
    batched SQLite insert (executemany, WAL) of readings, with no HTTP, JSON,
-   dedupe or state; and the floor of the web stack: the same requests refused
-   right after the token check.
+   dedupe or state; the floor of the web stack: the same requests refused
+   right after the token check; and the client's own ceiling: the same client
+   and requests against a trivial WSGI app under Granian with the same workers
+   and threads (what the load generator and HTTP alone allow on this machine).
 3. Device-list and device-page latency (p50, p95) through the app, on a store
    of 100,000 devices bulk-loaded through the storage layer, with 30 days of
    hourly readings for a sample of them (the pages query one device's rows by
@@ -84,21 +86,46 @@ def _events(dev_euis, count, demo):
 
 
 def _start_server(workdir, db, port, workers, threads):
-    # The service as it runs in production: `cityfleet serve` (gunicorn, pre-forked workers).
+    # The service as it runs in production: `cityfleet serve` (Granian, worker processes).
     env = dict(os.environ, CITYFLEET_DATABASE=db, CITYFLEET_INSTANCE=workdir, PYTHONPATH=ROOT)
     proc = subprocess.Popen([sys.executable, "-c", "from tools.cli import main; main()", "serve", "--db", db,
                              "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                              "--threads", str(threads)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    _wait_listening(proc, port, "the fleet service")
+    return proc
+
+
+def trivial_app(environ, start_response):
+    """A WSGI app that reads the body and answers a small JSON at once (the client's baseline)."""
+    environ["wsgi.input"].read()
+    body = b'{"ok":true,"status":"stored"}'
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _start_trivial(port, workers, threads):
+    # The same HTTP server and settings as `cityfleet serve`, with trivial_app behind it.
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", str(workers), "--blocking-threads", str(threads),
+                             "--no-ws", "--log-level", "warning", "bench.ingest:trivial_app"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    _wait_listening(proc, port, "the trivial app")
+    return proc
+
+
+def _wait_listening(proc, port, what):
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
+            return
         except OSError:
             time.sleep(0.1)
     _stop(proc)
-    raise RuntimeError("the fleet service did not start")
+    raise RuntimeError("%s did not start" % what)
 
 
 def _tree_cpu(pid):
@@ -123,7 +150,7 @@ def _tree_cpu(pid):
 
 
 def _stop(proc):
-    proc.terminate()            # gunicorn's master stops its workers
+    proc.terminate()            # Granian's main process stops its workers
     try:
         proc.wait(20)
     except subprocess.TimeoutExpired:
@@ -196,10 +223,13 @@ def _post_all(port, token, bodies, clients, path="/ingest/chirpstack?event=up", 
     return elapsed, cpu / len(bodies)
 
 
-def bench_ingest(events_count, workdir, clients=16, workers=2, threads=4):
+def bench_ingest(events_count, workdir, clients=16, workers=None, threads=None):
     """Events per second through /ingest/chirpstack under `cityfleet serve`: one event per
     request with `workers` processes and with one, batches of 100, and the web stack's floor."""
+    from fleet import server
     from fleet.storage.base import connect
+    # `cityfleet serve`'s own defaults unless told otherwise: one process per core.
+    workers, threads = workers or server.default_workers(), threads or server.THREADS
     app, db, token, euis, demo = _ingest_setup(workdir, 1000)
     events = _events(euis, events_count * 3, demo)
     single = [json.dumps(e).encode() for e in events[:events_count]]
@@ -228,6 +258,16 @@ def bench_ingest(events_count, workdir, clients=16, workers=2, threads=4):
         # The floor of HTTP, Flask and token auth: the same requests refused at once (unknown ?event=).
         out["refused_requests_per_s"] = (events_count - 200) / _post_all(
             port, token, single[200:], clients, "/ingest/chirpstack?event=none", 400)[0]
+    finally:
+        _stop(proc)
+    # The client's ceiling: the same requests to a trivial app under the same server settings.
+    port = _free_port()
+    proc = _start_trivial(port, workers, threads)
+    try:
+        _post_all(port, token, single[:200], clients)
+        elapsed, client_cpu = _post_all(port, token, single[200:], clients)
+        out["trivial_requests_per_s"] = (events_count - 200) / elapsed
+        out["trivial_client_cpu_us_per_request"] = client_cpu * 1e6
     finally:
         _stop(proc)
     conn = connect(db)
@@ -360,21 +400,23 @@ def bench_pages(workdir, devices=100000, sampled=1000, days=30, requests=200):
     }
 
 
-def run(quick=False):
-    """Every figure of this benchmark as a dict."""
+def run(quick=False, pages=True, clients=16, threads=None):
+    """Every figure of this benchmark as a dict (pages False: the ingest figures alone)."""
     with tempfile.TemporaryDirectory(prefix="cityfleet-bench-") as workdir:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-        ingest = bench_ingest(2000 if quick else 6000, workdir)
+        ingest = bench_ingest(2000 if quick else 6000, workdir, clients=clients, threads=threads)
         ingest["load_average_before"] = load
         raw = bench_raw(ingest.pop("payloads"), workdir)
-        pages = bench_pages(workdir, devices=20000 if quick else 100000, sampled=200 if quick else 1000,
-                            requests=80 if quick else 200)
-    return {"ingest": ingest, "raw_ceiling": raw, "pages": pages}
+        figures = {"ingest": ingest, "raw_ceiling": raw}
+        if pages:
+            figures["pages"] = bench_pages(workdir, devices=20000 if quick else 100000,
+                                           sampled=200 if quick else 1000, requests=80 if quick else 200)
+    return figures
 
 
 def report(figures):
     """The figures as text lines."""
-    i, r, p = figures["ingest"], figures["raw_ceiling"], figures["pages"]
+    i, r, p = figures["ingest"], figures["raw_ceiling"], figures.get("pages")
     lines = [
         "fleet ingest (ChirpStack up events through /ingest/chirpstack, `cityfleet serve` on 127.0.0.1:"
         " Granian, %d threads per worker; %d client threads on the same machine)" % (i["server_threads"], i["client_threads"]),
@@ -385,11 +427,15 @@ def report(figures):
         "  100 events per request            %8.0f events/s" % i["batch100_events_per_s"],
         "  raw ceiling (cbor2 decode + batched SQLite insert, same run) %8.0f events/s" % r["events_per_s"],
         "  HTTP + Flask + token check alone (requests refused at once) %8.0f requests/s" % i["refused_requests_per_s"],
+        "  client and HTTP alone (a trivial WSGI app, same server)   %8.0f requests/s   (client CPU %.0f us)"
+        % (i["trivial_requests_per_s"], i["trivial_client_cpu_us_per_request"]),
         "  (load average before the run: %s; other work on the machine takes cores from both sides)"
         % ("%.1f" % i["load_average_before"] if i.get("load_average_before") is not None else "?"),
-        "fleet pages (%d devices, %d of them with %d days of hourly readings: %d uplinks; loaded in %.0f s)"
-        % (p["devices"], p["devices_with_readings"], p["days"], p["uplinks"], p["load_s"]),
     ]
+    if p is None:
+        return lines
+    lines.append("fleet pages (%d devices, %d of them with %d days of hourly readings: %d uplinks; loaded in %.0f s)"
+                 % (p["devices"], p["devices_with_readings"], p["days"], p["uplinks"], p["load_s"]))
     for key in ("device_list_html_td", "device_list_api_admin", "device_page_html_td", "device_page_api_td",
                 "overview_html_td"):
         lines.append("  %-24s p50 %6.1f ms  p95 %6.1f ms  (%d requests)" % (
@@ -402,8 +448,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a fast check")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--ingest-only", action="store_true", help="the ingest figures alone, not the pages")
+    parser.add_argument("--clients", type=int, default=16, help="client threads posting events (default 16)")
+    parser.add_argument("--threads", type=int, default=None, help="server threads per worker (default: serve's)")
     args = parser.parse_args(argv)
-    figures = run(args.quick)
+    figures = run(args.quick, not args.ingest_only, args.clients, args.threads)
     print(json.dumps(figures, indent=2) if args.json else "\n".join(report(figures)))
     return figures
 

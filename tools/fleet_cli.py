@@ -41,8 +41,8 @@ def _fail(e):
 @_DB
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
-              help="Python threads per worker process.")
+@click.option("--threads", default=None, type=click.IntRange(1, 256),
+              help="Python threads per worker process (default: 1, the fastest measured; fleet/server.py).")
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="Worker processes (default: one per core, at least 2).")
 def serve(db_path, host, port, threads, workers):
@@ -53,6 +53,7 @@ def serve(db_path, host, port, threads, workers):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = _app(db_path)
     workers = workers or server.default_workers()
+    threads = threads or server.THREADS
     click.echo("cityfleet serving %s on http://%s:%d/ (%d workers x %d threads)"
                % (app.config["DATABASE"], host, port, workers, threads))
     server.serve(app, host=host, port=port, workers=workers, threads=threads)

@@ -124,7 +124,7 @@ def _stop(proc):
 def test_serve_runs_the_app_under_granian(tmp_path):
     proc, _ = _serve(tmp_path)
     assert _stop(proc) == 0                     # SIGTERM: a graceful stop
-    assert b" workers x 4 threads" in proc.stdout.read()
+    assert b" workers x 1 threads" in proc.stdout.read()      # the default: one thread per worker
 
 
 def test_serve_with_worker_processes_ingests_concurrent_events(tmp_path):
