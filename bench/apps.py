@@ -95,7 +95,7 @@ def _ld2410_peers(vb, scenario):
     from hil.peers.ld2410 import LD2410Peer
     start = scn.start_ms(scenario)
     timeline = [(start + int(s * 1000), st, cm) for s, st, cm in scenario["ld2410"]]
-    return [LD2410Peer(vb.uarts["rs485"], timeline, clock=vb.now_ms).start()]
+    return [LD2410Peer(vb.uarts["presence_uart"], timeline, clock=vb.now_ms).start()]
 
 
 # ---------------------------------------------------------------- typical days (Profile only)
@@ -180,7 +180,7 @@ APPS = [
     {"profile": "rodent_station", "board": "esp32-devkitc", "scenario": "rodent_burst.json",
      "until": lambda s: s["expect"]["bursts"][0] + 60, "peers": _no_peers, "hard": "the burst alert",
      "day": _rodent_day, "day_config": {"interval": 900, "thresholds": {}}},
-    {"profile": "smart_toilet", "board": "esp32-devkitc", "scenario": "toilet_ordinary_day.json",
+    {"profile": "smart_toilet", "board": "esp32-devkitc-toilet", "scenario": "toilet_ordinary_day.json",
      "until": lambda s: s["expect"]["leak"][0] + 660, "peers": _ld2410_peers, "hard": "the leak alarm",
      "day": _toilet_day, "day_config": {"interval": 600, "thresholds": {}}},
     {"profile": "water_main", "board": "esp32-devkitc", "scenario": "water_burst.json", "config": _water_config,
@@ -345,14 +345,19 @@ def _smallest_wake(entry, snapshot, ref):
     return smallest_heap(lambda free: _finishes(entry, snapshot, ref, free), 0, FREE_MAX)
 
 
-def _peak_site(entry, snapshot, need):
+def _peak_site(entry, snapshot, ref, need):
     # Where the wake runs out 1 KB below what it needs: the innermost frame
     # of the MemoryError's traceback (its allocation), to say where the heap goes.
     if not need or need <= STEP:
         return "-"
     got = replay(entry, snapshot, need - STEP)
     m = re.search(rb'File "([^"]+)", line (\d+), in (\S+)\r?\nMemoryError: [^\r\n]*?(\d+) bytes', got["log"])
-    return "%s:%s %s (%s B)" % tuple(x.decode() for x in m.groups()) if m else "-"
+    if m:
+        return "%s:%s %s (%s B)" % tuple(x.decode() for x in m.groups())
+    if got["errors"]:
+        return got["errors"][-1].decode("utf-8", "replace")
+    return "frames %s instead of %s" % ("+".join(k for k, _ in got["frames"]) or "none",
+                                        "+".join(k for k, _ in ref["frames"]))
 
 
 def measure_heap(entry, deploy):
@@ -373,7 +378,7 @@ def measure_heap(entry, deploy):
         need = _smallest_wake(entry, snap, chosen)
         runtime = _smallest_wake(entry, rsnap, rchosen)
         out.update(need=need, runtime=runtime, wakes=wakes, chosen=chosen, runtime_wake=rchosen,
-                   peak=_peak_site(entry, snap, need))
+                   peak=_peak_site(entry, snap, chosen, need))
         if need is None or runtime is None:
             out["error"] = "the %s wake does not finish even with %d B free" % (
                 "profile's" if need is None else "runtime-only", FREE_MAX)
