@@ -13,6 +13,7 @@ _FIELDS = _UPLINK_INSERTED.index("fields")
 _INSERT_UPLINK = ("INSERT INTO uplinks (%s, session) SELECT %s, session FROM devices"
                   " WHERE id = ? AND status != 'decommissioned'"
                   % (", ".join(_UPLINK_INSERTED), ", ".join("?" * len(_UPLINK_INSERTED))))
+_TOUCH = {}             # _touch_device's UPDATE statements by the state columns they set
 _STATE_COLUMNS = ("battery", "battery_mv", "firmware", "last_status", "last_rssi", "last_snr", "alarm")
 
 
@@ -73,20 +74,31 @@ class TrafficMixin:
 
     def _touch_device(self, device_id, at, state):
         # SET expressions read the row as it was, so last_seen below is the previous one.
-        sets, params = ["last_seen = MAX(COALESCE(last_seen, 0), ?)",
-                        "status = CASE status WHEN 'registered' THEN 'active' ELSE status END"], [at]
-        for name in _STATE_COLUMNS:
-            if name not in state:
-                continue
+        if "battery" in state:
+            # SQLite rewrites the entries of every index on a column an UPDATE sets, even to
+            # the same value (two index pages more to write), and a battery level seldom
+            # changes: it is set on its own, before last_seen moves, only when it changes.
+            self._run("UPDATE devices SET battery = ? WHERE id = ? AND battery IS NOT ? AND ? >= COALESCE(last_seen, 0)",
+                      (state["battery"], device_id, state["battery"], at))
+        names = tuple(n for n in _STATE_COLUMNS if n in state and n != "battery")
+        sql = _TOUCH.get(names)
+        if sql is None:
+            sets = ["last_seen = MAX(COALESCE(last_seen, 0), ?)",
+                    "status = CASE status WHEN 'registered' THEN 'active' ELSE status END"]
+            for name in names:
+                if name == "alarm":
+                    sets.append("alarm = ?")             # an alarm latches, however late it arrives
+                else:                                   # a late (older) event does not overwrite newer state
+                    sets.append("%s = CASE WHEN ? >= COALESCE(last_seen, 0) THEN ? ELSE %s END" % (name, name))
+            sql = _TOUCH[names] = "UPDATE devices SET %s WHERE id = ?" % ", ".join(sets)
+        params = [at]
+        for name in names:
             value = dumps(state[name]) if name == "last_status" else state[name]
-            if name == "alarm":
-                sets.append("alarm = ?")             # an alarm latches, however late it arrives
-                params.append(value)
-            else:                                   # a late (older) event does not overwrite newer state
-                sets.append("%s = CASE WHEN ? >= COALESCE(last_seen, 0) THEN ? ELSE %s END" % (name, name))
-                params.extend([at, value])
+            if name != "alarm":
+                params.append(at)
+            params.append(value)
         params.append(device_id)
-        self._run("UPDATE devices SET %s WHERE id = ?" % ", ".join(sets), params)
+        self._run(sql, params)
 
     def add_net_event(self, device_id, at, source, event, body, state=None, seen=False):
         """Record a network-server event (join, status, ack, txack, log) of a device; with

@@ -3,9 +3,13 @@ device's facts are cached per process, yet what changes (decommission, a new ses
 after a join, a device registered later) is seen at once, also when another process
 changed it; and where a token's department puts a quarantined event."""
 import sqlite3
+import time
 
+import pytest
+
+from fleet.demo import rfc3339
 from fleet.storage import devices as device_storage
-from tests.fleet.conftest import register, up_event
+from tests.fleet.conftest import bay_frame, register, up_event
 
 
 def _post(client, event, kind="up"):
@@ -96,3 +100,17 @@ def test_an_unscoped_token_leaves_unknown_devices_to_admins(integration, user_cl
     r = _post(integration, up_event("70B3D57ED000000C"))
     assert store.quarantine_entry(r.json["quarantine_id"])["department"] is None
     assert user_client("td").get("/api/quarantine").json["items"] == []
+
+
+def test_the_battery_level_follows_the_newest_uplink_whether_it_changes_or_not(integration, device, store):
+    now = time.time()
+    for n, battery in enumerate((85, 85, 60, 60), 1):
+        event = up_event(device["dev_eui"], bay_frame(battery=battery), n, "b%d" % n)
+        event["time"] = rfc3339(now - 100 + n)
+        assert _post(integration, event).json["status"] == "stored"
+        assert store.device(device["id"])["battery"] == battery
+    late = up_event(device["dev_eui"], bay_frame(battery=99), 9, "late")
+    late["time"] = rfc3339(now - 1000)
+    assert _post(integration, late).json["status"] == "stored"
+    d = store.device(device["id"])
+    assert d["battery"] == 60 and d["last_seen"] == pytest.approx(now - 96)
