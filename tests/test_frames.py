@@ -63,6 +63,10 @@ EXAMPLES = [
     ("status_request", {}, {}, "8114"),
     ("alarm_ack", {"alarm": "sos"}, {"alarm": "sos"}, "821500"),
     ("alarm_ack", {"alarm": "burst"}, {"alarm": "burst"}, "821502"),
+    # setting 11 is h2s_high_ppb in protocols/settings.py SETTINGS
+    ("setting", {"seq": 5, "setting": 11, "value": 300}, {"seq": 5, "setting": 11, "value": 300}, "8416050b19012c"),
+    ("setting", {"seq": 255, "setting": 255, "value": -2147483648},
+     {"seq": 255, "setting": 255, "value": -2147483648}, "841618ff18ff3a7fffffff"),
 ]
 
 UPLINKS = [k[S.KIND_NAME] for k in S.KINDS if k[S.DIRECTION] == S.UP]
@@ -368,3 +372,70 @@ def test_pressure_window_is_rounded_outward(interp):
         _, v = interp.call(F, "decode", data)
         assert v["pressure_min"] <= low and v["pressure_max"] >= high
         assert low - v["pressure_min"] < 10 and v["pressure_max"] - high < 10
+
+
+# ---- the setting downlink: any interval or threshold, within the 11-byte budget
+
+ST = "protocols.settings"
+
+
+def test_setting_downlink_worst_case_fits_as923_dr2_dwell(interp):
+    values = sizes.worst_case_values("setting")
+    data = interp.call(F, "encode", "setting", values)
+    assert data == sizes.worst_case_frame("setting")
+    assert len(data) == sizes.worst_case_bytes("setting") == 11
+    for value in (-2147483648, 2147483647):
+        data = interp.call(F, "encode", "setting", {"seq": 255, "setting": 255, "value": value})
+        assert len(data) == 11 and cbor2.loads(data) == [22, 255, 255, value]
+        assert interp.call(F, "decode", data) == ("setting", {"seq": 255, "setting": 255, "value": value})
+
+
+@pytest.mark.parametrize("field,value", [("seq", 256), ("setting", 256), ("value", 2147483648),
+                                         ("value", -2147483649), ("seq", -1)])
+def test_setting_downlink_out_of_range_is_an_error_naming_the_field(interp, field, value):
+    with pytest.raises(RemoteError) as e:
+        interp.call(F, "encode", "setting", dict({"seq": 1, "setting": 2, "value": 3}, **{field: value}))
+    assert e.value.name == "FieldError" and "setting." + field in e.value.message
+
+
+def test_setting_downlinks_by_name_round_trip_with_counting_seq(interp):
+    pairs = [("h2s_high_ppb", 300), ("interval", 600), ("report_s", 1800), ("tz_offset_min", 0),
+             ("gnss_nofix_epochs", 2147483647), ("status_every", 1000), ("high", 0)]
+    data = interp.call(ST, "setting_downlinks", pairs, 253)
+    assert all(len(d) <= 11 for d in data)
+    got = [interp.call(ST, "describe", interp.call(F, "decode", d)[1]) for d in data]
+    assert got == [{"seq": (253 + i) % 256, "setting": n, "value": v} for i, (n, v) in enumerate(pairs)]
+    # a dict is taken too; one frame per entry
+    assert len(interp.call(ST, "setting_downlinks", {"dwell": 3}, 0)) == 1
+
+
+@pytest.mark.parametrize("values,message", [
+    ([("warp_factor", 9)], "unknown setting 'warp_factor'"),
+    ([("interval", 5)], "setting interval: 5 is outside 10..86400"),
+    ([("interval", 86401)], "setting interval: 86401 is outside 10..86400"),
+    ([("status_every", 0)], "setting status_every: 0 is outside 1..1000"),
+    ([("dwell", -1)], "setting dwell: -1 is outside 0..2147483647"),
+    ([("dwell", 2147483648)], "setting dwell: 2147483648 is outside 0..2147483647"),
+    ([("dwell", 2.5)], "setting dwell: 2.5 is not a whole number"),
+    ([("dwell", True)], "setting dwell: True is not a whole number"),
+    ([("dwell", 3), ("nope", 1)], "unknown setting 'nope'"),   # checked before any frame is made
+])
+def test_setting_downlinks_refuse_unknown_names_and_values_out_of_range(interp, values, message):
+    with pytest.raises(RemoteError) as e:
+        interp.call(ST, "setting_downlinks", values, 0)
+    assert e.value.name == "SettingError" and message in e.value.message
+
+
+def test_setting_downlinks_refuse_a_seq_out_of_range(interp):
+    with pytest.raises(RemoteError) as e:
+        interp.call(ST, "setting_downlinks", [("dwell", 3)], 256)
+    assert e.value.name == "SettingError"
+
+
+def test_setting_names_are_unique_and_fit_the_index(interp):
+    names = interp.call(ST, "index_of", "interval"), interp.call(ST, "name_of", 255)
+    assert names == (0, None)
+    from protocols.settings import SETTINGS
+    assert len(set(SETTINGS)) == len(SETTINGS) <= 256
+    assert [interp.call(ST, "index_of", n) for n in SETTINGS] == list(range(len(SETTINGS)))
+
