@@ -25,11 +25,11 @@ def create_app(test_config=None, instance_path=None, overrides=None):
     config.load(app, test_config, overrides)
     os.makedirs(os.path.dirname(os.path.abspath(app.config["DATABASE"])), exist_ok=True)
 
-    from fleet import accounts_api, accounts_ui, api, auth, db, devices, errors, ingest, provisioning, ui
+    from fleet import accounts_api, accounts_ui, api, auth, db, devices, downlinks_api, errors, ingest, provisioning, ui
     db.init_app(app)
     errors.init_app(app)
     # auth first: its before_app_request sets g.identity for the others' hooks.
-    for module in (auth, devices, provisioning, ingest, api, ui, accounts_api, accounts_ui):
+    for module in (auth, devices, downlinks_api, provisioning, ingest, api, ui, accounts_api, accounts_ui):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["csrf_token"] = auth.csrf_token
 

@@ -20,6 +20,16 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
     "LOGIN_ATTEMPTS": 5,              # failed sign-ins per user and address ...
     "LOGIN_WINDOW": 900,              # ... within this many seconds before sign-in is refused
+    # Downlinks (fleet/downlinks.py): where they go. NETWORK_SERVER is chirpstack, tts or none
+    # (queued in the fleet only). The API key is a secret: never logged, shown or audited.
+    "NETWORK_SERVER": "none",
+    "NETWORK_SERVER_URL": None,       # ChirpStack's REST API or The Things Stack's base URL
+    "NETWORK_SERVER_API_KEY": None,
+    "NETWORK_SERVER_TIMEOUT": 3.0,    # seconds: a web request waits at most this for the server
+    "TTS_APPLICATION_ID": None,
+    "TTS_WEBHOOK_ID": None,
+    "TTS_DEVICE_ID": "eui-{dev_eui}", # The Things Stack's end device id ({dev_eui}: lower-case hex)
+    "DOWNLINK_PORT": 2,               # the fPort the firmware reads downlink frames on
 }
 
 _KEYS_FILE = "keys.json"

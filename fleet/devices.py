@@ -1,7 +1,7 @@
-"""Changes to registered devices: edit, decommission, clear an alarm."""
-from flask import Blueprint, g, jsonify, request
+"""Changes to registered devices: edit, decommission, clear an alarm (and send its alarm_ack)."""
+from flask import Blueprint, current_app, g, jsonify, request
 
-from fleet import errors, present, registry
+from fleet import downlinks, errors, present, registry
 from fleet.auth import WRITERS, remote_addr, require
 from fleet.db import get_store
 
@@ -45,13 +45,12 @@ def decommission(device_id):
 @bp.route("/<int:device_id>/clear-alarm", methods=("POST",))
 @require(*WRITERS)
 def clear_alarm(device_id):
-    """Acknowledge the device's open alarm."""
+    """Acknowledge the device's open alarm; one the device repeats (SOS, leak, burst, rodent
+    burst) also queues its alarm_ack downlink, returned as `downlink` (null when none is due)."""
     device = visible_device(device_id)
     if not device["alarm"]:
         raise errors.Conflict("device %d has no open alarm" % device_id)
     store = get_store()
-    with store.transaction():
-        store.clear_alarm(device_id)
-        store.audit(g.identity.actor, "device.clear_alarm", "device", device_id, device["department"],
-                    {"alarm": device["alarm"]}, remote_addr())
-    return jsonify({"ok": True, "device": present.device(store.device(device_id))})
+    row = downlinks.acknowledge_alarm(store, g.identity, device, remote_addr(), current_app.config)
+    return jsonify({"ok": True, "device": present.device(store.device(device_id)),
+                    "downlink": downlinks.present(row) if row else None})

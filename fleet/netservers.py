@@ -10,7 +10,8 @@ A normalised event is a dict:
     dedup_id    the network server's id of this uplink, or None
     uplink      for "up": f_cnt, f_port, payload (bytes), dr, frequency (Hz), sf, bandwidth (Hz),
                 coding_rate ("4/5"), airtime (s or None), receptions [{gateway_id, rssi, snr, channel, time}]
-    body        for other events: the facts worth keeping, in snake_case
+    body        for other events: the facts worth keeping, in snake_case (a TTS downlink_* event's
+                correlation_ids, to find the fleet's downlink; downlink_failed's error)
 """
 import base64
 import binascii
@@ -175,8 +176,13 @@ def _cs_body(kind, event):
         return {"downlink_id": _int(event, "downlinkId"), "f_cnt_down": _int(event, "fCntDown"),
                 "gateway_id": _get(event, "gatewayId", str, ""), "queue_item_id": _get(event, "queueItemId", str, "")}
     if kind == "log":
-        return {"level": _get(event, "level", str, "INFO"), "code": _get(event, "code", str, "UNKNOWN"),
-                "description": _get(event, "description", str, "")}
+        out = {"level": _get(event, "level", str, "INFO"), "code": _get(event, "code", str, "UNKNOWN"),
+               "description": _get(event, "description", str, "")}
+        # A downlink's error (payload too large, gateway refused, expired) names its queue item.
+        item = _get(event, "context", dict, {}).get("queue_item_id")
+        if isinstance(item, str) and item:
+            out["queue_item_id"] = item
+        return out
     if kind == "location":
         loc = _get(event, "location", dict, {})
         return {"latitude": _num(loc, "latitude", "location."), "longitude": _num(loc, "longitude", "location."),
@@ -288,7 +294,20 @@ def tts(message, now=None):
     if kind == "uplink_message":
         out["uplink"] = _tts_uplink(inner, out["time"])
     else:
-        out["body"] = {"device_id": _get(message, "end_device_ids.device_id", str, ""),
-                       "dev_addr": _get(message, "end_device_ids.dev_addr", str, ""),
-                       "f_cnt": inner.get("f_cnt", 0) if isinstance(inner.get("f_cnt", 0), int) else 0}
+        out["body"] = _tts_body(kind, message, inner)
     return out
+
+
+def _tts_body(kind, message, inner):
+    # downlink_failed wraps the downlink and adds the error; the others are the downlink itself.
+    down = _get(inner, "downlink", dict, {}) if kind == "downlink_failed" else inner
+    body = {"device_id": _get(message, "end_device_ids.device_id", str, ""),
+            "dev_addr": _get(message, "end_device_ids.dev_addr", str, ""),
+            "f_cnt": down.get("f_cnt", 0) if isinstance(down.get("f_cnt", 0), int) else 0}
+    if kind.startswith("downlink_"):
+        ids = down.get("correlation_ids")
+        body["correlation_ids"] = [c for c in ids if isinstance(c, str)] if isinstance(ids, list) else []
+    if kind == "downlink_failed":
+        error = _get(inner, "error", dict, {})
+        body["error"] = " ".join(str(error[k]) for k in ("name", "message_format") if error.get(k)) or "failed"
+    return body

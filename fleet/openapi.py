@@ -17,6 +17,7 @@ PARAMETERS = {
     "api.quarantine": _BEFORE + [("status", "string", "open (default), replayed, discarded or all")],
     "api.audit": _BEFORE,
     "api.device_audit": _BEFORE,
+    "downlinks.downlink_list": _BEFORE,
     "api.events": _PAGE,
     "api.readings": [("days", "integer", "1..31, default 7")],
     "ingest.chirpstack": [("event", "string", "up, join, status, ack, txack, log, location or integration")],
@@ -34,6 +35,10 @@ BODIES = {
                                " location, tags (';'-separated).",
     "provisioning.claim": "{claim_code}",
     "devices.update": "Any of {name, location, latitude, longitude, tags}.",
+    "downlinks.create": "{kind, fields, confirmed}: kind status_request {}, reboot {delay (s, optional)}, config"
+                        " {interval, threshold_high, threshold_low: at least one; seq is assigned}, alarm_ack"
+                        " {alarm: sos, leak, burst or rodent_burst}, time_sync {time (optional, default now)};"
+                        " confirmed defaults to true except for status_request and time_sync.",
     "accounts.add_user": "{username, role, department, password}; without a password one is generated and"
                          " returned once as `password`.",
     "accounts.update_user": "Any of {role, department, disabled (boolean)}.",

@@ -8,6 +8,7 @@ from protocols import frames
 from protocols import schema as S
 
 from fleet.alarms import alarm_of
+from fleet.downlinks import on_net_event
 from fleet.storage.base import NotFound
 from fleet.storage.migrations import READING_COLUMNS, SIDE_SENDERS
 
@@ -114,6 +115,7 @@ def _net_event(store, device, event):
             store.next_session(device["id"])
         store.add_net_event(device["id"], event["time"], event["source"], kind, body, state,
                             seen=kind in _DEVICE_EVENTS_SEEN)
+        on_net_event(store, device, event)      # a downlink's txack, ack or failure moves its state
     return Outcome("recorded", device=device)
 
 

@@ -1,7 +1,7 @@
 """The department web UI: server-rendered pages over the same queries as the API."""
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from fleet import charts, errors, ingest, queries, registry
+from fleet import charts, downlinks, errors, ingest, queries, registry
 from fleet.auth import ADMIN, READERS, WRITERS, remote_addr, require
 from fleet.db import get_store
 from fleet.devices import visible_device
@@ -12,6 +12,10 @@ from fleet.storage.migrations import READING_COLUMNS
 
 bp = Blueprint("ui", __name__)
 _PAGE = 50
+_DOWNLINKS = 10       # the newest downlinks a device page lists (the API pages through all)
+# The device page's downlink forms: the number fields each kind's form has.
+_FORM_FIELDS = {"status_request": (), "reboot": ("delay",),
+                "config": ("interval", "threshold_high", "threshold_low")}
 
 
 @bp.app_template_filter("when")
@@ -62,7 +66,8 @@ def device(device_id):
     data = queries.device_page(store, dev)
     series = queries.chart_series(store, dev, 7)
     return render_template("ui/device.html", data=data, d=data["device"],
-                           charts=charts.device_charts(dev["kind"], series), readings=len(series))
+                           charts=charts.device_charts(dev["kind"], series), readings=len(series),
+                           downlinks=store.downlinks(device_id, None, _DOWNLINKS))
 
 
 @bp.route("/devices/<int:device_id>/decommission", methods=("POST",))
@@ -82,14 +87,61 @@ def decommission(device_id):
 def clear_alarm(device_id):
     """Acknowledge an alarm from the device page."""
     dev = visible_device(device_id)
-    store = get_store()
     if dev["alarm"]:
-        with store.transaction():
-            store.clear_alarm(device_id)
-            store.audit(g.identity.actor, "device.clear_alarm", "device", device_id, dev["department"],
-                        {"alarm": dev["alarm"]}, remote_addr())
-        flash("Alarm cleared.")
+        row = downlinks.acknowledge_alarm(get_store(), g.identity, dev, remote_addr(), current_app.config)
+        flash("Alarm cleared." + (" " + _downlink_news(row) if row else ""))
     return redirect(url_for("ui.device", device_id=device_id))
+
+
+def _downlink_news(row):
+    # What became of a downlink just queued, for the flash message.
+    text = "%s downlink %s" % (row["kind"], row["state"])
+    return text + (": " + row["reason"] if row["reason"] else "") + "."
+
+
+def _form_int(name):
+    text = (request.form.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise errors.Invalid("%s must be a whole number" % name) from None
+
+
+@bp.route("/devices/<int:device_id>/downlinks", methods=("POST",))
+@require(*WRITERS)
+def send_downlink(device_id):
+    """Send a device a status request, a reboot or new settings from its page."""
+    dev = visible_device(device_id)
+    kind = request.form.get("kind", "")
+    try:
+        fields = {name: _form_int(name) for name in _FORM_FIELDS.get(kind, ())}
+        row = downlinks.send(get_store(), g.identity, dev, kind, fields, remote_addr(), current_app.config)
+    except errors.ApiError as e:
+        if e.status not in (409, 422):
+            raise
+        flash("Not sent: %s" % e.message)
+    else:
+        flash(_downlink_news(row))
+    return redirect(url_for("ui.device", device_id=device_id) + "#downlinks")
+
+
+@bp.route("/devices/<int:device_id>/downlinks/<int:downlink_id>/retry", methods=("POST",))
+@require(*WRITERS)
+def retry_downlink(device_id, downlink_id):
+    """Send a queued or failed downlink again from the device page."""
+    dev = visible_device(device_id)
+    row = get_store().downlink(downlink_id, device_id)
+    if row is None:
+        raise errors.NotFound("no downlink %d on device %d" % (downlink_id, device_id))
+    try:
+        row = downlinks.retry(get_store(), g.identity, dev, row, remote_addr(), current_app.config)
+    except errors.Conflict as e:
+        flash("Not sent: %s" % e.message)
+    else:
+        flash(_downlink_news(row))
+    return redirect(url_for("ui.device", device_id=device_id) + "#downlinks")
 
 
 @bp.route("/quarantine")

@@ -11,12 +11,13 @@ from fleet.storage.accounts import AccountsMixin
 from fleet.storage.audit import AuditMixin
 from fleet.storage.base import BaseStore, Conflict, NotFound, StorageError, connect
 from fleet.storage.devices import STATES, DevicesMixin
+from fleet.storage.downlinks import DOWNLINK_STATES, DownlinksMixin
 from fleet.storage.traffic import TrafficMixin
 
-__all__ = ["Store", "StorageError", "Conflict", "NotFound", "STATES", "connect"]
+__all__ = ["Store", "StorageError", "Conflict", "NotFound", "STATES", "DOWNLINK_STATES", "connect"]
 
 
-class Store(AccountsMixin, DevicesMixin, TrafficMixin, AuditMixin, BaseStore):
+class Store(AccountsMixin, DevicesMixin, TrafficMixin, DownlinksMixin, AuditMixin, BaseStore):
     """The fleet's database: one connection, one narrow interface."""
 
     def migrate(self):

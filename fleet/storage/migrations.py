@@ -198,3 +198,21 @@ def _issue_6_readings(db):
         table.create(dict({"uplink_id": int, "device_id": int, "time": float}, **columns),
                      pk="uplink_id", foreign_keys=[("uplink_id", "uplinks", "id")])
         table.create_index(["device_id", "time"])
+
+
+@migration("0008_downlink_queue")
+def _downlink_queue(db):
+    # The fleet's downlinks and what became of each (fleet/downlinks.py). A device page lists
+    # its newest; network-server events find one by the server's id or the downlink counter.
+    db["downlinks"].create({
+        "id": int, "device_id": int, "department": str, "kind": str, "fields": str, "payload": bytes,
+        "f_port": int, "confirmed": int, "state": str, "network_server": str, "ns_id": str,
+        "f_cnt_down": int, "reason": str, "attempts": int, "queued_by": str, "queued_at": float,
+        "sent_at": float, "transmitted_at": float, "done_at": float,
+    }, pk="id", not_null={"device_id", "kind", "payload", "f_port", "state", "queued_at"},
+        foreign_keys=[("device_id", "devices", "id")])
+    db["downlinks"].create_index(["device_id", "id"])
+    db["downlinks"].create_index(["device_id", "ns_id"])
+    db["downlinks"].create_index(["device_id", "f_cnt_down"])
+    db["downlinks"].create_index(["device_id", "state", "id"])
+    db["downlinks"].create_index(["device_id", "kind", "id"])

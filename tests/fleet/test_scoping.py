@@ -13,15 +13,18 @@ def _device_routes(app):
                 yield rule, method
 
 
-def _url(rule, device_id, uplink_id):
-    return rule.rule.replace("<int:device_id>", str(device_id)).replace("<int:uplink_id>", str(uplink_id))
+def _url(rule, device_id, uplink_id, downlink_id=None):
+    return (rule.rule.replace("<int:device_id>", str(device_id)).replace("<int:uplink_id>", str(uplink_id))
+            .replace("<int:downlink_id>", str(downlink_id)))
 
 
 @pytest.fixture
 def td_device(app, device, integration):
     uplink = integration.post("/ingest/chirpstack?event=up", json=up_event(device["dev_eui"])).json["uplink_id"]
     integration.post("/ingest/chirpstack?event=up", json=up_event(device["dev_eui"], b"\xff", 8, "x"))
-    return dict(device, uplink_id=uplink)
+    downlink = Client(app, make_token(app, "operator", "TD")).post(
+        "/api/devices/%d/downlinks" % device["id"], json={"kind": "status_request"}).json["downlink"]["id"]
+    return dict(device, uplink_id=uplink, downlink_id=downlink)
 
 
 def _callers(app):
@@ -33,7 +36,7 @@ def test_every_device_endpoint_answers_404_for_another_department(app, td_device
     assert len(routes) >= 12          # the API's and the UI's device routes, reads and writes
     for kind, caller in _callers(app).items():
         for rule, method in routes:
-            url = _url(rule, td_device["id"], td_device["uplink_id"])
+            url = _url(rule, td_device["id"], td_device["uplink_id"], td_device["downlink_id"])
             r = caller.http.open(url, method=method, json=DEVICE_BODY.get(method), headers=caller._headers({}))
             assert r.status_code == 404, (kind, method, url, r.status_code)
             if url.startswith("/api/"):
@@ -45,7 +48,7 @@ def test_the_same_endpoints_work_for_the_owning_department(app, td_device):
     for rule, method in _device_routes(app):
         if method != "GET":
             continue
-        url = _url(rule, td_device["id"], td_device["uplink_id"])
+        url = _url(rule, td_device["id"], td_device["uplink_id"], td_device["downlink_id"])
         assert op.get(url).status_code == 200, url
 
 
