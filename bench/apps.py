@@ -326,7 +326,10 @@ def replay(entry, snapshot, free=None):
 
 def _same_wake(got, ref):
     # Finished as at full heap: the same frame kinds out, nothing failed.
+    # (a profile that catches Exception around a read turns a MemoryError
+    # there into a "sensor error" line and fewer frames, not a traceback)
     return (got.get("asleep", True) and not got["errors"]
+            and got["log"].count(b"sensor error") <= ref["log"].count(b"sensor error")
             and [k for k, _ in got["frames"]] == [k for k, _ in ref["frames"]])
 
 

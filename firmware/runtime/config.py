@@ -23,59 +23,58 @@ class ConfigError(Exception):
     pass
 
 
-def _hex(length):
-    def check(v):
-        if not isinstance(v, str) or len(v) != length:
-            return "must be %d hex digits" % length
-        try:
-            int(v, 16)
-        except ValueError:
-            return "must be %d hex digits" % length
+# Each field's rule is data, (check, a, b), read by _why(): a closure per
+# field would cost the heap a function object and its cells on every wake.
+_HEX = 0        # a: number of hex digits
+_INT = 1        # a..b, no bool
+_ONE_OF = 2     # a: the allowed values
+_THRESHOLDS = 3  # an object of name: integer
+
+
+def _why(rule, v):
+    # None if v passes the rule, else what is wrong with it.
+    check, a, b = rule
+    if check == _HEX:
+        if isinstance(v, str) and len(v) == a:
+            try:
+                int(v, 16)
+                return None
+            except ValueError:
+                pass
+        return "must be %d hex digits" % a
+    if check == _INT:
+        if not isinstance(v, int) or isinstance(v, bool) or not a <= v <= b:
+            return "must be an integer in %d..%d" % (a, b)
         return None
-    return check
+    if check == _ONE_OF:
+        return None if v in a else "must be one of " + ", ".join(a)
+    if isinstance(v, dict):
+        for k in v:
+            if not isinstance(k, str) or not isinstance(v[k], int) or isinstance(v[k], bool):
+                break
+        else:
+            return None
+    return "must be an object of name: integer"
 
 
-def _int(lo, hi):
-    def check(v):
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            return "must be an integer in %d..%d" % (lo, hi)
-        return None
-    return check
-
-
-def _one_of(names):
-    def check(v):
-        if v not in names:
-            return "must be one of " + ", ".join(names)
-        return None
-    return check
-
-
-def _thresholds(v):
-    if not isinstance(v, dict):
-        return "must be an object of name: integer"
-    for k in v:
-        if not isinstance(k, str) or not isinstance(v[k], int) or isinstance(v[k], bool):
-            return "must be an object of name: integer"
-    return None
-
-
-# name, checker, built-in default (None: required, no default)
+# name, rule, built-in default (None: required, no default)
 IDENTITY = (
-    ("dev_eui", _hex(16), None),
-    ("join_eui", _hex(16), None),
-    ("app_key", _hex(32), None),
-    ("device_key", _hex(64), None),
-    ("profile", _one_of(PROFILES), None),
+    ("dev_eui", (_HEX, 16, 0), None),
+    ("join_eui", (_HEX, 16, 0), None),
+    ("app_key", (_HEX, 32, 0), None),
+    ("device_key", (_HEX, 64, 0), None),
+    ("profile", (_ONE_OF, PROFILES, 0), None),
 )
 SETTINGS = (
-    ("interval", _int(10, 86400), 900),
-    ("status_every", _int(1, 1000), 24),
-    ("region", _one_of(REGIONS), "AS923"),
-    ("data_rate", _int(0, 7), 2),
-    ("sleep", _one_of(SLEEP_MODES), "deep"),
-    ("thresholds", _thresholds, {}),
-    ("queue_segments", _int(2, 256), 16),
+    ("interval", (_INT, 10, 86400), 900),
+    ("status_every", (_INT, 1, 1000), 24),
+    ("region", (_ONE_OF, REGIONS, 0), "AS923"),
+    ("data_rate", (_INT, 0, 7), 2),
+    ("sleep", (_ONE_OF, SLEEP_MODES, 0), "deep"),
+    ("thresholds", (_THRESHOLDS, 0, 0), {}),
+    ("queue_segments", (_INT, 2, 256), 16),
+    # the last setting downlinks applied, {"seq:index:value": order} (runtime/setting.py)
+    ("recent_settings", (_THRESHOLDS, 0, 0), {}),
 )
 FIELDS = IDENTITY + SETTINGS
 SECRETS = ("app_key", "device_key")
@@ -101,13 +100,13 @@ def check(raw, board=None):
     if not isinstance(raw, dict):
         return config, ["must be a JSON object"], False
     provisioned = True
-    for name, checker, default in FIELDS:
+    for name, rule, default in FIELDS:
         if name not in raw:
             if default is None:
                 provisioned = False
                 problems.append(name + ": missing")
             continue
-        why = checker(raw[name])
+        why = _why(rule, raw[name])
         if why:
             problems.append(name + ": " + why)
             if default is None:
@@ -153,3 +152,4 @@ def redacted(config):
     for name in config:
         out[name] = "***" if name in SECRETS else config[name]
     return out
+

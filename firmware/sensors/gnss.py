@@ -23,6 +23,7 @@ except ImportError:
         return x
 
 _MAX_LINE = const(96)     # NMEA allows 82 characters; a longer run without "\n" is noise
+_CHUNK = const(64)        # bytes taken off the UART at a time, into one buffer kept for the wake
 _SCALE = const(100000)    # 1e-5 degree
 
 FIX_NAMES = ("none", "gps", "dgps", "pps", "rtk", "float_rtk", "estimated", "manual", "simulation")
@@ -231,6 +232,7 @@ class GNSS:
     def __init__(self, uart):
         self.uart = uart
         self.buf = bytearray(_MAX_LINE)
+        self.chunk = bytearray(_CHUNK)
         self.n = 0
         self.good = 0             # sentences with a right checksum
         self.bad = 0              # sentences dropped: checksum or field errors
@@ -238,22 +240,38 @@ class GNSS:
         self._rmc = None
         self.fix = None           # the latest complete Fix
 
+    def _take(self, avail):
+        # Up to avail (<= _CHUNK) waiting bytes into self.chunk; how many.
+        # readinto, not read: the GNSS wait polls every 50 ms, and a bytes
+        # object per poll is heap churn (a whole epoch's 500 at the flush).
+        return self.uart.readinto(self.chunk, min(avail, _CHUNK)) or 0
+
     def flush(self):
         # Drop what waited in the UART buffer (an epoch from before the wake).
-        while self.uart.any():
-            self.uart.read(self.uart.any())
+        avail = self.uart.any()
+        while avail and self._take(avail):
+            avail = self.uart.any()
         self.n = 0
 
     def feed(self):
         # Read what the UART holds; True when a new complete fix arrived.
         got = False
-        avail = self.uart.any()
-        if not avail:
-            return False
-        data = self.uart.read(avail)
-        if not data:
-            return False
-        for c in data:
+        left = self.uart.any()
+        while left > 0:
+            k = self._take(left)
+            if not k:
+                break
+            left -= k
+            if self._scan(k):
+                got = True
+        return got
+
+    def _scan(self, k):
+        # The first k bytes of self.chunk, through the line assembler.
+        got = False
+        chunk = self.chunk
+        for i in range(k):
+            c = chunk[i]
             if c == 10:   # "\n": a sentence ends
                 if self.n > _MAX_LINE:
                     self.bad += 1          # a run too long for NMEA: noise

@@ -36,6 +36,13 @@ class FakeUART:
         out, self.data = self.data[:n], self.data[n:]
         return out
 
+    def readinto(self, buf, n=None):
+        out = self.read(len(buf) if n is None else min(n, len(buf)))
+        if not out:
+            return None
+        buf[:len(out)] = out
+        return len(out)
+
 
 def gnss_stream(data, piece):
     from sensors.gnss import GNSS
