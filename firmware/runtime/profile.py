@@ -21,6 +21,13 @@ class Sensors:
 
 class Profile:
     name = "status_only"
+    # The settings a setting downlink may change, besides config.json's
+    # interval and status_every: the names of the profile's thresholds, with
+    # their defaults (an application sets its DEFAULTS here, the one list).
+    defaults = {}
+    # The thresholds a config downlink's threshold_high / threshold_low set
+    # (stored as "high" / "low"; see thresholds() below).
+    main = ("high", "low")
 
     def __init__(self, config, saved=None):
         # saved: what save() returned before the last deep sleep, or None after a reset.

@@ -114,6 +114,9 @@ class Scheduler:
         ctx.log.info("downlink " + kind)
         if kind == "config":
             self.enqueue("config_ack", {"seq": fields["seq"], "result": self.apply_config(fields)})
+        elif kind == "setting":
+            from runtime import setting   # only now: its names and code cost heap
+            self.enqueue("config_ack", {"seq": fields["seq"], "result": setting.apply(ctx, fields)})
         elif kind == "time_sync":
             t = fields["time"] - _EPOCH_2000
             if t < 0:
