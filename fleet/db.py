@@ -18,14 +18,20 @@ _EXTENSION = "cityfleet.stores"
 def get_store():
     """The request's Store (this thread's connection to the app's database)."""
     if "store" not in g:
-        local = current_app.extensions[_EXTENSION]
-        store = getattr(local, "store", None)
-        if store is None or local.pid != os.getpid():
-            # New, or inherited through a fork: a SQLite connection never crosses a fork.
-            store = local.store = Store(current_app.config["DATABASE"])
-            local.pid = os.getpid()
-        g.store = store
+        g.store = thread_store(current_app)
     return g.store
+
+
+def thread_store(app):
+    """This thread's Store for app's database, without a Flask context (the ingest fast path);
+    the caller leaves no transaction open."""
+    local = app.extensions[_EXTENSION]
+    store = getattr(local, "store", None)
+    if store is None or local.pid != os.getpid():
+        # New, or inherited through a fork: a SQLite connection never crosses a fork.
+        store = local.store = Store(app.config["DATABASE"])
+        local.pid = os.getpid()
+    return store
 
 
 def release_store(exc=None):
