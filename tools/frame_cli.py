@@ -5,6 +5,7 @@ import click
 
 from protocols import frames
 from protocols import schema as S
+from protocols import settings
 from protocols import sizes
 
 AS923_DR2_DWELL = 11
@@ -46,6 +47,11 @@ def _parse(kind, assignment):
             raise click.BadParameter("%s must be hex bytes" % name) from None
     if t in (S.T_ENUM, S.T_VERSION):
         return name, int(text) if text.isdigit() else text
+    if kind == "setting" and name == "setting" and not text.isdigit():
+        try:
+            return name, settings.index_of(text)   # by name, as protocols/settings.py lists them
+        except settings.SettingError as e:
+            raise click.BadParameter(str(e)) from None
     try:
         return name, int(text)
     except ValueError:
@@ -88,7 +94,10 @@ def decode(hexdata):
         kind, values = frames.decode(data)
     except frames.FrameError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(json.dumps({"kind": kind, "fields": _jsonable(values)}))
+    out = {"kind": kind, "fields": _jsonable(values)}
+    if kind == "setting":
+        out["setting_name"] = settings.name_of(values["setting"])   # null: newer than this table
+    click.echo(json.dumps(out))
 
 
 @frame.command()
@@ -101,6 +110,14 @@ def schema(kind):
         click.echo("%s (id %d, %slink)" % (k[S.KIND_NAME], k[S.KIND_ID], k[S.DIRECTION]))
         for pos, f in enumerate(k[S.FIELDS], start=1):
             click.echo("  %d. %s" % (pos, sizes.describe_field(f)))
+
+
+@frame.command("settings")
+def settings_command():
+    """List the names a setting downlink carries, by index, with the range a device takes."""
+    for i, name in enumerate(settings.SETTINGS):
+        lo, hi = settings.value_range(name)
+        click.echo("%3d  %-18s %d..%d" % (i, name, lo, hi))
 
 
 def size_table():
