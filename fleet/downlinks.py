@@ -148,6 +148,23 @@ def acknowledge_alarm(store, identity, device, remote_addr, settings):
     return deliver(store, device, row, settings) if row else None
 
 
+def held_alarm(store, device, reading, state):
+    """An uplink's device state, without its alarm when that alarm is one the fleet has
+    acknowledged and the device has not yet got the alarm_ack (the frame is a repeat the
+    device sent meanwhile): clearing an alarm is not undone by its own repeats.
+
+    A new alarm frame (repeat 0) always raises its alarm; so does a repeat once the
+    alarm_ack failed (the device will keep repeating until an operator clears it again)."""
+    name = ack_name(state.get("alarm"))
+    if name is None:
+        return state
+    if reading is not None and reading[0] == "alarm" and not reading[1].get("repeat"):
+        return state
+    if not store.alarm_ack_pending(device["id"], name):
+        return state
+    return {k: v for k, v in state.items() if k != "alarm"}
+
+
 # ---- delivery
 
 def deliver(store, device, downlink, settings):

@@ -8,7 +8,7 @@ from protocols import frames
 from protocols import schema as S
 
 from fleet.alarms import alarm_of
-from fleet.downlinks import on_net_event
+from fleet.downlinks import held_alarm, on_net_event
 from fleet.storage.base import NotFound
 from fleet.storage.migrations import READING_COLUMNS, SIDE_SENDERS
 
@@ -91,6 +91,8 @@ def _uplink_rows(device, event):
 def _store_uplink(store, device, rows):
     # The device's session, and whether it is still in service, are read by the
     # insert itself: Storage raises NotFound when it was decommissioned meanwhile.
+    if "alarm" in rows[3]:        # a repeat of an alarm already acknowledged to the device does not reopen it
+        rows = rows[:3] + (held_alarm(store, device, rows[2], rows[3]),)
     uplink_id = store.add_uplink(*rows)
     if uplink_id is None:
         return Outcome("duplicate", device=device)

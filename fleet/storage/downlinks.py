@@ -75,3 +75,12 @@ class DownlinksMixin:
         row = self._one("SELECT fields FROM downlinks WHERE device_id = ? AND kind = 'config'"
                         " ORDER BY id DESC LIMIT 1", (device_id,))
         return None if row is None else (loads(row["fields"]) or {}).get("seq")
+
+    def alarm_ack_pending(self, device_id, alarm):
+        """Whether the device's newest alarm_ack for this alarm is on its way: queued, sent, or
+        transmitted confirmed and not yet acknowledged (neither failed nor acknowledged)."""
+        for row in self._all("SELECT state, confirmed, fields FROM downlinks WHERE device_id = ? AND kind = 'alarm_ack'"
+                             " ORDER BY id DESC LIMIT 20", (device_id,)):
+            if (loads(row["fields"]) or {}).get("alarm") == alarm:
+                return row["state"] in ("queued", "sent") or (row["state"] == "transmitted" and bool(row["confirmed"]))
+        return False

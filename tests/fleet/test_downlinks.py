@@ -71,8 +71,7 @@ def chirpstack(app, device):
     app.config.update(NETWORK_SERVER="chirpstack", NETWORK_SERVER_URL=modem.serve_api(),
                       NETWORK_SERVER_API_KEY=API_KEY)
     yield modem
-    modem._api.shutdown()
-    modem._api.server_close()
+    modem.stop()
 
 
 @pytest.fixture
@@ -254,8 +253,7 @@ def test_network_server_down_fails_fast_and_retry_sends_it(app, device, operator
     try:
         again = operator.post("/api/devices/%d/downlinks/%d/retry" % (device["id"], dl["id"])).json["downlink"]
     finally:
-        modem._api.shutdown()
-        modem._api.server_close()
+        modem.stop()
     assert again["state"] == "sent" and again["attempts"] == 2 and again["reason"] is None
     assert again["ns_id"] == modem.downlink_queue[0]["id"]
     # a sent one is not sent twice
@@ -402,8 +400,7 @@ def test_clearing_a_repeated_alarm_sends_its_alarm_ack(app, integration, operato
         assert operator.get("/api/devices/%d" % device["id"]).json["device"]["alarm"] == alarm
         r = operator.post("/api/devices/%d/clear-alarm" % device["id"])
     finally:
-        modem._api.shutdown()
-        modem._api.server_close()
+        modem.stop()
     assert r.status_code == 200 and r.json["device"]["alarm"] is None
     dl = r.json["downlink"]
     assert (dl["kind"], dl["fields"], dl["state"], dl["confirmed"]) == ("alarm_ack", {"alarm": ack}, "sent", True)
@@ -459,7 +456,58 @@ def test_device_page_retry_and_viewer_sees_the_queue_only(app, device, user_clie
     try:
         r = td.http.post("/devices/%d/downlinks/%d/retry" % (device["id"], dl["id"]), data={"csrf_token": td.csrf})
     finally:
-        modem._api.shutdown()
-        modem._api.server_close()
+        modem.stop()
     assert r.status_code == 302 and store.downlink(dl["id"])["state"] == "sent" and len(modem.downlink_queue) == 1
     assert "status_request downlink sent." in td.http.get("/devices/%d" % device["id"]).get_data(as_text=True)
+
+
+def _alarm_of(operator, device):
+    return operator.get("/api/devices/%d" % device["id"]).json["device"]["alarm"]
+
+
+def test_repeats_sent_before_the_alarm_ack_arrives_do_not_reopen_the_alarm(app, integration, operator, chirpstack):
+    bundle = register(app, kind="hiker_tracker", name="hiker-1")
+    device = dict(bundle["device"], dev_eui=bundle["lorawan"]["dev_eui"])
+    chirpstack.dev_eui = device["dev_eui"].lower()
+    sos = frames.encode("hiker_tracker", {"latitude": 22.4, "longitude": 114.2, "fix": "gps", "sos": True,
+                                          "battery": 80})
+    post = lambda n: integration.post("/ingest/chirpstack?event=up",           # noqa: E731
+                                      json=up_event(device["dev_eui"], sos, n, "dedup-%d" % n))
+    post(1)
+    dl = operator.post("/api/devices/%d/clear-alarm" % device["id"]).json["downlink"]
+    post(2)                                        # the device repeats until the alarm_ack reaches it
+    assert _alarm_of(operator, device) is None
+    _cs_event(integration, "txack", device["dev_eui"], queueItemId=dl["ns_id"], fCntDown=1)
+    post(3)                                        # transmitted, confirmed, not yet acknowledged
+    assert _alarm_of(operator, device) is None
+    _cs_event(integration, "ack", device["dev_eui"], queueItemId=dl["ns_id"], fCntDown=1, acknowledged=True)
+    post(4)                                        # the device has the ack: this is a new SOS
+    assert _alarm_of(operator, device) == "SOS"
+
+
+def test_a_new_alarm_frame_or_a_failed_ack_reopens_the_alarm(app, integration, operator, chirpstack):
+    bundle = register(app, kind="water_main", name="main-2")
+    device = dict(bundle["device"], dev_eui=bundle["lorawan"]["dev_eui"])
+    chirpstack.dev_eui = device["dev_eui"].lower()
+
+    def burst(n, repeat):
+        frame = frames.encode("alarm", {"alarm": "burst", "active": True, "repeat": repeat, "battery": 90})
+        integration.post("/ingest/chirpstack?event=up", json=up_event(device["dev_eui"], frame, n, "d-%d" % n))
+    burst(1, 0)
+    dl = operator.post("/api/devices/%d/clear-alarm" % device["id"]).json["downlink"]
+    burst(2, 1)
+    assert _alarm_of(operator, device) is None
+    burst(3, 0)                                    # repeat 0: a burst of its own
+    assert _alarm_of(operator, device) == "burst main"
+    dl = operator.post("/api/devices/%d/clear-alarm" % device["id"]).json["downlink"]
+    _cs_event(integration, "ack", device["dev_eui"], queueItemId=dl["ns_id"], fCntDown=2, acknowledged=None)
+    burst(4, 2)                                    # the ack failed: the device keeps repeating, and so does the alarm
+    assert _alarm_of(operator, device) == "burst main"
+
+
+def test_downlink_queries_use_indexes(store, device):
+    for method, args in (("downlinks", (device["id"], 5, 10)), ("downlink_by_ns_id", (device["id"], "x")),
+                         ("downlink_by_f_cnt", (device["id"], 3)), ("last_config_seq", (device["id"],)),
+                         ("alarm_ack_pending", (device["id"], "sos")), ("downlink", (1,))):
+        plans = [step for _, steps in store.explain(method, *args) for step in steps]
+        assert plans and all("USING" in step and "SCAN" not in step for step in plans), (method, plans)
