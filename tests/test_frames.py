@@ -63,7 +63,7 @@ EXAMPLES = [
     ("status_request", {}, {}, "8114"),
     ("alarm_ack", {"alarm": "sos"}, {"alarm": "sos"}, "821500"),
     ("alarm_ack", {"alarm": "burst"}, {"alarm": "burst"}, "821502"),
-    # setting 11 is h2s_high_ppb in protocols/settings.py SETTINGS
+    # setting 11 is h2s_high_ppb in protocols/setting_names.py NAMES
     ("setting", {"seq": 5, "setting": 11, "value": 300}, {"seq": 5, "setting": 11, "value": 300}, "8416050b19012c"),
     ("setting", {"seq": 255, "setting": 255, "value": -2147483648},
      {"seq": 255, "setting": 255, "value": -2147483648}, "841618ff18ff3a7fffffff"),
@@ -435,7 +435,8 @@ def test_setting_downlinks_refuse_a_seq_out_of_range(interp):
 def test_setting_names_are_unique_and_fit_the_index(interp):
     names = interp.call(ST, "index_of", "interval"), interp.call(ST, "name_of", 255)
     assert names == (0, None)
-    from protocols.settings import SETTINGS
-    assert len(set(SETTINGS)) == len(SETTINGS) <= 256
-    assert [interp.call(ST, "index_of", n) for n in SETTINGS] == list(range(len(SETTINGS)))
+    table = interp.call(ST, "names")
+    assert len(set(table)) == len(table) <= 256
+    assert [interp.call(ST, "index_of", n) for n in table] == list(range(len(table)))
+    assert [interp.call(ST, "name_of", i) for i in range(len(table))] == list(table)
 

@@ -3,7 +3,7 @@ import json
 
 from click.testing import CliRunner
 
-from protocols.settings import SETTINGS, index_of
+from protocols.settings import index_of, names
 from tools.cli import main
 
 
@@ -31,7 +31,7 @@ def test_an_index_beyond_the_table_decodes_with_no_name_and_an_unknown_name_is_r
 
 def test_the_settings_table_is_listed_with_ranges():
     lines = run("frame", "settings").output.splitlines()
-    assert len(lines) == len(SETTINGS)
+    assert len(lines) == len(names())
     assert lines[0].split() == ["0", "interval", "10..86400"]
     assert lines[index_of("tz_offset_min")].split() == [str(index_of("tz_offset_min")), "tz_offset_min",
                                                          "0..2147483647"]

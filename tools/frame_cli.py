@@ -115,7 +115,7 @@ def schema(kind):
 @frame.command("settings")
 def settings_command():
     """List the names a setting downlink carries, by index, with the range a device takes."""
-    for i, name in enumerate(settings.SETTINGS):
+    for i, name in enumerate(settings.names()):
         lo, hi = settings.value_range(name)
         click.echo("%3d  %-18s %d..%d" % (i, name, lo, hi))
 

