@@ -460,7 +460,7 @@ class UART:
         for u in _cfg().get("uarts", []):
             if u["id"] == id:
                 self._f = _UART_FILES.get(u["name"])
-        self._buf = b""
+        self._buf = bytearray()
         self._timeout = 0
         self._timeout_char = 0
         self.init(baudrate, bits, parity, stop, **kw)
@@ -482,15 +482,21 @@ class UART:
     def deinit(self):
         pass
 
+    # The RX FIFO: what the peer sent, unread, in self._buf (a bytearray
+    # consumed from the front in place). An ESP32's UART driver buffers in C;
+    # here the FIFO lives in the VM's heap, so reads copy without making
+    # objects the board would not make (read() returns a new bytes object,
+    # as on the board; readinto() none), and the pty is read through one
+    # buffer made at boot, not a bytes object per read.
     def _drain(self):
         if self._f is None:
             return
         while True:
-            data = self._f.read(512)
-            if not data:
+            n = self._f.readinto(_RX_STAGE)
+            if not n:
                 return
             _clock().io_activity()
-            self._buf += data
+            self._buf.extend(memoryview(_RX_STAGE)[:n])
 
     def any(self):
         self._drain()
@@ -507,22 +513,26 @@ class UART:
             c.sleep_us(1000)
             self._drain()
 
+    def _take(self, n):
+        out = bytes(memoryview(self._buf)[:n])
+        self._buf[0:n] = b""
+        return out
+
     def read(self, nbytes=None):
         self._wait(1 << 30 if nbytes is None else nbytes)
         if not self._buf:
             return None
-        if nbytes is None:
-            nbytes = len(self._buf)
-        out, self._buf = self._buf[:nbytes], self._buf[nbytes:]
-        return out
+        return self._take(len(self._buf) if nbytes is None else min(nbytes, len(self._buf)))
 
     def readinto(self, buf, nbytes=None):
-        n = len(buf) if nbytes is None else nbytes
-        data = self.read(n)
-        if not data:
+        n = len(buf) if nbytes is None else min(nbytes, len(buf))
+        self._wait(n)
+        n = min(n, len(self._buf))
+        if not n:
             return None
-        buf[:len(data)] = data
-        return len(data)
+        buf[0:n] = memoryview(self._buf)[0:n]
+        self._buf[0:n] = b""
+        return n
 
     def readline(self):
         c = _clock()
@@ -531,22 +541,19 @@ class UART:
             self._drain()
             i = self._buf.find(b"\n")
             if i >= 0:
-                out, self._buf = self._buf[:i + 1], self._buf[i + 1:]
-                return out
+                return self._take(i + 1)
             if c.now_us() >= end:
                 break
             c.sleep_us(1000)
         if not self._buf:
             return None
-        out, self._buf = self._buf, b""
-        return out
+        return self._take(len(self._buf))
 
     def write(self, buf):
-        data = bytes(buf)
         if self._f is not None:
-            self._f.write(data)
+            self._f.write(buf)
             _clock().io_activity()
-        return len(data)
+        return len(buf)
 
     def flush(self):
         pass
@@ -575,6 +582,7 @@ class UART:
 
 
 _UART_FILES = {}
+_RX_STAGE = bytearray(512)   # the pty read buffer of every UART (made at boot, outside a wake)
 
 
 # ---------------------------------------------------------------- RTC
