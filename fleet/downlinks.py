@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 # What operators may send, each with whether it goes confirmed unless asked otherwise: a
 # device answers a status request with its status frame, so that one needs no ACK.
-OPERATOR_KINDS = {"status_request": False, "reboot": True, "config": True, "alarm_ack": True, "time_sync": False}
+OPERATOR_KINDS = {"status_request": False, "reboot": True, "config": True, "setting": True, "alarm_ack": True,
+                  "time_sync": False}
 _CONFIG_SETTINGS = ("interval", "threshold_high", "threshold_low")
 # A device's open alarm text (fleet/alarms.py) -> the ALARMS name its alarm_ack carries.
 _ACK_NAME = {text: name for name, text in ALARM_TEXT.items()}
@@ -73,6 +74,8 @@ def _fields(store, device, kind, fields):
     if not isinstance(fields, dict):
         raise _invalid("fields must be an object")
     fields = dict(fields)
+    if kind == "setting":
+        return _setting(store, device, fields)
     known = [f[S.NAME] for f in frames.kind_of(kind)[S.FIELDS]]
     unknown = sorted(set(fields) - set(known) - {"seq"})
     if unknown:
@@ -81,8 +84,7 @@ def _fields(store, device, kind, fields):
     if kind == "config":
         if not any(fields.get(k) is not None for k in _CONFIG_SETTINGS):
             raise _invalid("config needs at least one of %s" % ", ".join(_CONFIG_SETTINGS))
-        last = store.last_config_seq(device["id"])      # the device acknowledges a config by its seq
-        fields["seq"] = 0 if last is None else (last + 1) % 256
+        fields["seq"] = _next_seq(store, device)
     elif "seq" in fields:
         raise _invalid("%s takes no seq" % kind, "seq")
     if kind == "time_sync" and fields.get("time") is None:
@@ -94,6 +96,41 @@ def _fields(store, device, kind, fields):
         raise _invalid(str(e), e.field) from None
     except (frames.FrameError, TypeError, ValueError) as e:
         raise _invalid(str(e)) from None
+
+
+def _next_seq(store, device):
+    # config and setting downlinks share one seq, which the device's config_ack echoes.
+    last = store.last_config_seq(device["id"])
+    return 0 if last is None else (last + 1) % 256
+
+
+def _setting(store, device, fields):
+    # One setting by name ({"setting": "move_m", "value": 100}), as protocols/settings.py
+    # checks and encodes it; imported here, so a fleet without it still serves the rest.
+    from protocols import settings as table
+    if set(fields) - {"setting", "value"}:
+        raise _invalid("setting takes {setting, value}", sorted(set(fields) - {"setting", "value"})[0])
+    name, value = fields.get("setting"), fields.get("value")
+    if not isinstance(name, str) or not name:
+        raise _invalid("setting: the setting's name is missing", "setting")
+    seq = _next_seq(store, device)
+    try:
+        [payload] = table.setting_downlinks([(name, value)], seq)
+    except table.SettingError as e:
+        raise _invalid(str(e), "value" if "outside" in str(e) or "whole number" in str(e) else "setting") from None
+    return {"seq": seq, "setting": name, "value": value}, payload
+
+
+def setting_names():
+    """The setting names a setting downlink can carry (protocols/settings.py), for the device page."""
+    try:
+        from protocols import settings as table
+    except ImportError:
+        return ()
+    names = []
+    while table.name_of(len(names)) is not None:      # the table's order is its indexes'
+        names.append(table.name_of(len(names)))
+    return tuple(names)
 
 
 def queue(store, identity, device, kind, fields, remote_addr, settings, confirmed=None):

@@ -36,7 +36,8 @@ BODIES = {
     "provisioning.claim": "{claim_code}",
     "devices.update": "Any of {name, location, latitude, longitude, tags}.",
     "downlinks.create": "{kind, fields, confirmed}: kind status_request {}, reboot {delay (s, optional)}, config"
-                        " {interval, threshold_high, threshold_low: at least one; seq is assigned}, alarm_ack"
+                        " {interval, threshold_high, threshold_low: at least one; seq is assigned}, setting {setting (a name"
+                        " of protocols/settings.py), value (whole number)}, alarm_ack"
                         " {alarm: sos, leak, burst or rodent_burst}, time_sync {time (optional, default now)};"
                         " confirmed defaults to true except for status_request and time_sync.",
     "accounts.add_user": "{username, role, department, password}; without a password one is generated and"

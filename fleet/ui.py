@@ -67,7 +67,8 @@ def device(device_id):
     series = queries.chart_series(store, dev, 7)
     return render_template("ui/device.html", data=data, d=data["device"],
                            charts=charts.device_charts(dev["kind"], series), readings=len(series),
-                           downlinks=store.downlinks(device_id, None, _DOWNLINKS))
+                           downlinks=store.downlinks(device_id, None, _DOWNLINKS),
+                           setting_names=downlinks.setting_names())
 
 
 @bp.route("/devices/<int:device_id>/decommission", methods=("POST",))
@@ -117,6 +118,8 @@ def send_downlink(device_id):
     kind = request.form.get("kind", "")
     try:
         fields = {name: _form_int(name) for name in _FORM_FIELDS.get(kind, ())}
+        if kind == "setting":
+            fields = {"setting": request.form.get("setting", "").strip(), "value": _form_int("value")}
         row = downlinks.send(get_store(), g.identity, dev, kind, fields, remote_addr(), current_app.config)
     except errors.ApiError as e:
         if e.status not in (409, 422):

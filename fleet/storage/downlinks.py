@@ -71,10 +71,11 @@ class DownlinksMixin:
                                    " ORDER BY id LIMIT 1" % _COLUMNS, (device_id,)))
 
     def last_config_seq(self, device_id):
-        """The seq of the device's newest config downlink, or None."""
-        row = self._one("SELECT fields FROM downlinks WHERE device_id = ? AND kind = 'config'"
-                        " ORDER BY id DESC LIMIT 1", (device_id,))
-        return None if row is None else (loads(row["fields"]) or {}).get("seq")
+        """The seq of the device's newest config or setting downlink (they share one), or None."""
+        rows = [self._one("SELECT id, fields FROM downlinks WHERE device_id = ? AND kind = ?"
+                          " ORDER BY id DESC LIMIT 1", (device_id, kind)) for kind in ("config", "setting")]
+        rows = [r for r in rows if r is not None]
+        return (loads(max(rows, key=lambda r: r["id"])["fields"]) or {}).get("seq") if rows else None
 
     def alarm_ack_pending(self, device_id, alarm):
         """Whether the device's newest alarm_ack for this alarm is on its way: queued, sent, or

@@ -511,3 +511,41 @@ def test_downlink_queries_use_indexes(store, device):
                          ("alarm_ack_pending", (device["id"], "sos")), ("downlink", (1,))):
         plans = [step for _, steps in store.explain(method, *args) for step in steps]
         assert plans and all("USING" in step and "SCAN" not in step for step in plans), (method, plans)
+
+
+def test_a_setting_downlink_by_name_shares_the_config_seq(app, device, chirpstack, operator):
+    from protocols import settings as table
+    first = _send(operator, device, "config", {"interval": 600}).json["downlink"]
+    r = _send(operator, device, "setting", {"setting": "move_m", "value": 150})
+    assert r.status_code == 201, r.json
+    dl = r.json["downlink"]
+    assert (dl["kind"], dl["fields"], dl["state"], dl["confirmed"]) == (
+        "setting", {"seq": 1, "setting": "move_m", "value": 150}, "sent", True)
+    assert first["fields"]["seq"] == 0
+    assert chirpstack.downlink_queue[-1]["data"] == table.setting_downlinks({"move_m": 150}, 1)[0]
+    kind, fields = frames.decode(chirpstack.downlink_queue[-1]["data"])
+    assert kind == "setting" and table.describe(fields) == {"seq": 1, "setting": "move_m", "value": 150}
+    assert _send(operator, device, "config", {"interval": 900}).json["downlink"]["fields"]["seq"] == 2
+
+
+@pytest.mark.parametrize("fields,word", [
+    ({"setting": "warp_factor", "value": 9}, "warp_factor"),
+    ({"setting": "interval", "value": 5}, "interval"),
+    ({"setting": "move_m", "value": "far"}, "move_m"),
+    ({"value": 3}, "setting"),
+    ({"setting": "move_m", "value": 3, "extra": 1}, "extra"),
+])
+def test_bad_settings_are_refused(app, device, operator, fields, word):
+    r = _send(operator, device, "setting", fields)
+    assert r.status_code == 422 and word in r.json["error"] + json.dumps(r.json.get("errors")), r.json
+
+
+def test_device_page_sends_one_setting(app, device, chirpstack, user_client):
+    td = user_client("td")
+    page = td.get("/devices/%d" % device["id"]).get_data(as_text=True)
+    assert 'value="sos_every_s"' in page
+    r = td.http.post("/devices/%d/downlinks" % device["id"],
+                     data={"kind": "setting", "setting": "sos_every_s", "value": "120", "csrf_token": td.csrf})
+    assert r.status_code == 302
+    assert frames.decode(chirpstack.downlink_queue[0]["data"])[0] == "setting"
+    assert "setting=sos_every_s" in td.http.get("/devices/%d" % device["id"]).get_data(as_text=True)
