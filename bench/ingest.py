@@ -450,7 +450,8 @@ def report(figures):
     i, r, p = figures["ingest"], figures["raw_ceiling"], figures.get("pages")
     lines = [
         "fleet ingest (ChirpStack up events through /ingest/chirpstack, `cityfleet serve` on 127.0.0.1:"
-        " Granian, %d thread(s) per worker; %d client connections on the same machine)" % (i["server_threads"], i["client_threads"]),
+        " Granian, %d thread(s) per worker; %d client connections on the same machine)"
+        % (i["server_threads"], i["client_threads"]),
         "  one event per request, %d workers  %8.0f events/s   (CPU per event: server %s us, client %.0f us)"
         % (i["workers"], i["single_events_per_s"], "%.0f" % i["server_cpu_us_per_event"]
            if "server_cpu_us_per_event" in i else "?", i["client_cpu_us_per_request"]),

@@ -223,7 +223,11 @@ class FastPath:
 
     def _answer(self, environ):
         if self.enabled is None:
-            self.enabled = self._learn()
+            try:
+                self.enabled = self._learn()
+            except Exception:       # noqa: BLE001 (then Flask answers every request, as without it)
+                self.app.logger.warning("ingest fast path left aside", exc_info=True)
+                self.enabled = False
         token, kind = _bearer(environ), _event_kind(environ.get("QUERY_STRING", ""))
         if (not self.enabled or token is None or kind is None or "HTTP_COOKIE" in environ
                 or environ.get("SCRIPT_NAME") or not _is_json(environ.get("CONTENT_TYPE", ""))

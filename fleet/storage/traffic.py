@@ -78,8 +78,8 @@ class TrafficMixin:
             # SQLite rewrites the entries of every index on a column an UPDATE sets, even to
             # the same value (two index pages more to write), and a battery level seldom
             # changes: it is set on its own, before last_seen moves, only when it changes.
-            self._run("UPDATE devices SET battery = ? WHERE id = ? AND battery IS NOT ? AND ? >= COALESCE(last_seen, 0)",
-                      (state["battery"], device_id, state["battery"], at))
+            self._run("UPDATE devices SET battery = ? WHERE id = ? AND battery IS NOT ?"
+                      " AND ? >= COALESCE(last_seen, 0)", (state["battery"], device_id, state["battery"], at))
         names = tuple(n for n in _STATE_COLUMNS if n in state and n != "battery")
         sql = _TOUCH.get(names)
         if sql is None:

@@ -126,3 +126,11 @@ def test_the_setting_turns_it_off(tmp_path):
     client = Client(app, make_token(app, "integration"))
     assert _post(client, up_event(b["lorawan"]["dev_eui"])).json["status"] == "stored"
     assert ingest.fast_path(app).served == 0
+
+
+def test_a_fast_path_that_cannot_learn_the_app_stands_aside(app, integration, device, monkeypatch, caplog):
+    def broken(self):
+        raise RuntimeError("cannot tell")
+    monkeypatch.setattr(ingest.FastPath, "_learn", broken)
+    assert _post(integration, up_event(device["dev_eui"])).json["status"] == "stored"
+    assert ingest.fast_path(app).enabled is False and "left aside" in caplog.text
