@@ -8,7 +8,8 @@ its id) -> transmitted (a gateway sent it: ChirpStack txack, TTS downlink_sent) 
 acknowledged (the device's ACK of a confirmed downlink: ChirpStack ack with acknowledged,
 TTS downlink_ack); or failed, with the reason (the server refused it or could not be
 reached, the device did not acknowledge it, TTS downlink_failed). Ingest moves the states
-through on_net_event(). Delivery never raises for the network server's faults and waits at
+through on_net_event(), and records a config or setting downlink's answer (the device's
+config_ack result, by seq) through on_config_ack(). Delivery never raises for the network server's faults and waits at
 most NETWORK_SERVER_TIMEOUT, so a web request is not held long; a failed downlink stays in
 the queue and can be retried. NETWORK_SERVER_API_KEY never reaches a log, an answer, the
 audit log or a stored reason.
@@ -42,7 +43,7 @@ _ACK_NAME = {text: name for name, text in ALARM_TEXT.items()}
 # and keeps the correlation ids in the downlink_* events it sends back.
 _TTS_CORRELATION = "cityfleet:downlink:%d"
 _TTS_CORRELATION_RE = re.compile(r"^cityfleet:downlink:(\d+)$")
-_TIMES = ("queued_at", "sent_at", "transmitted_at", "done_at")
+_TIMES = ("queued_at", "sent_at", "transmitted_at", "done_at", "answered_at")
 
 
 class DeliveryError(Exception):
@@ -372,6 +373,12 @@ def _tts_event(store, device, kind, body, at):
     if kind == "downlink_failed":
         return _move(store, found, "failed", at, "the network server failed it: %s" % body.get("error"))
     return None
+
+
+def on_config_ack(store, device, fields, at):
+    """Record the device's config_ack (ok, rejected, invalid, busy) on the config or setting
+    downlink it answers, by seq; called by ingest for a stored config_ack uplink."""
+    return store.answer_config(device["id"], fields.get("seq"), fields.get("result"), at)
 
 
 def on_net_event(store, device, event):

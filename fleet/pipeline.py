@@ -8,7 +8,7 @@ from protocols import frames
 from protocols import schema as S
 
 from fleet.alarms import alarm_of
-from fleet.downlinks import held_alarm, on_net_event
+from fleet.downlinks import held_alarm, on_config_ack, on_net_event
 from fleet.storage.base import NotFound
 from fleet.storage.migrations import READING_COLUMNS, SIDE_SENDERS
 
@@ -96,6 +96,8 @@ def _store_uplink(store, device, rows):
     uplink_id = store.add_uplink(*rows)
     if uplink_id is None:
         return Outcome("duplicate", device=device)
+    if rows[0]["frame_kind"] == "config_ack":      # the device's answer to a config or setting downlink
+        on_config_ack(store, device, rows[0]["fields"], rows[0]["time"])
     return Outcome("stored", device=device, uplink_id=uplink_id)
 
 

@@ -7,7 +7,8 @@ from fleet.storage.base import dumps, loads
 # -> acknowledged (the device's ACK to a confirmed downlink); or failed, with the reason.
 DOWNLINK_STATES = ("queued", "sent", "transmitted", "acknowledged", "failed")
 _COLUMNS = ("id, device_id, department, kind, fields, payload, f_port, confirmed, state, network_server,"
-            " ns_id, f_cnt_down, reason, attempts, queued_by, queued_at, sent_at, transmitted_at, done_at")
+            " ns_id, f_cnt_down, reason, attempts, queued_by, queued_at, sent_at, transmitted_at, done_at,"
+            " answer, answered_at")
 
 
 def _downlink(row):
@@ -85,3 +86,17 @@ class DownlinksMixin:
             if (loads(row["fields"]) or {}).get("alarm") == alarm:
                 return row["state"] in ("queued", "sent") or (row["state"] == "transmitted" and bool(row["confirmed"]))
         return False
+
+    def answer_config(self, device_id, seq, answer, at):
+        """Record a device's config_ack (its result) on its newest config or setting downlink with
+        that seq; returns the downlink's id, or None when there is none."""
+        best = None
+        for kind in ("config", "setting"):
+            for row in self._all("SELECT id, fields FROM downlinks WHERE device_id = ? AND kind = ?"
+                                 " ORDER BY id DESC LIMIT 20", (device_id, kind)):
+                if (loads(row["fields"]) or {}).get("seq") == seq:
+                    best = max(best or 0, row["id"])
+                    break
+        if best is not None:
+            self.update_downlink(best, answer=answer, answered_at=at)
+        return best

@@ -216,3 +216,10 @@ def _downlink_queue(db):
     db["downlinks"].create_index(["device_id", "f_cnt_down"])
     db["downlinks"].create_index(["device_id", "state", "id"])
     db["downlinks"].create_index(["device_id", "kind", "id"])
+
+
+@migration("0009_downlink_answers")
+def _downlink_answers(db):
+    # A config or setting downlink's answer from the device (its config_ack's result, by seq).
+    db["downlinks"].add_column("answer", str)
+    db["downlinks"].add_column("answered_at", float)

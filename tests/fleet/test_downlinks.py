@@ -508,7 +508,8 @@ def test_a_new_alarm_frame_or_a_failed_ack_reopens_the_alarm(app, integration, o
 def test_downlink_queries_use_indexes(store, device):
     for method, args in (("downlinks", (device["id"], 5, 10)), ("downlink_by_ns_id", (device["id"], "x")),
                          ("downlink_by_f_cnt", (device["id"], 3)), ("last_config_seq", (device["id"],)),
-                         ("alarm_ack_pending", (device["id"], "sos")), ("downlink", (1,))):
+                         ("alarm_ack_pending", (device["id"], "sos")), ("downlink", (1,)),
+                         ("answer_config", (device["id"], 3, "ok", 0.0))):
         plans = [step for _, steps in store.explain(method, *args) for step in steps]
         assert plans and all("USING" in step and "SCAN" not in step for step in plans), (method, plans)
 
@@ -549,3 +550,17 @@ def test_device_page_sends_one_setting(app, device, chirpstack, user_client):
     assert r.status_code == 302
     assert frames.decode(chirpstack.downlink_queue[0]["data"])[0] == "setting"
     assert "setting=sos_every_s" in td.http.get("/devices/%d" % device["id"]).get_data(as_text=True)
+
+
+def test_the_devices_config_ack_is_recorded_on_its_downlink(app, device, chirpstack, operator, integration,
+                                                            user_client):
+    config = _send(operator, device, "config", {"interval": 300}).json["downlink"]
+    setting = _send(operator, device, "setting", {"setting": "dwell", "value": 4}).json["downlink"]
+    for n, (seq, result) in enumerate(((1, "invalid"), (0, "ok"), (7, "ok")), start=20):
+        ack = frames.encode("config_ack", {"seq": seq, "result": result})
+        integration.post("/ingest/chirpstack?event=up", json=up_event(device["dev_eui"], ack, n, "ack-%d" % n))
+    items = {d["id"]: d for d in operator.get("/api/devices/%d/downlinks" % device["id"]).json["items"]}
+    assert (items[config["id"]]["answer"], items[setting["id"]]["answer"]) == ("ok", "invalid")
+    assert items[config["id"]]["answered_at"].endswith("Z")
+    page = user_client("td").get("/devices/%d" % device["id"]).get_data(as_text=True)
+    assert "device: applied" in page and "device: invalid" in page
