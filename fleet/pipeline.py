@@ -9,7 +9,7 @@ from protocols import schema as S
 
 from fleet.alarms import alarm_of
 from fleet.downlinks import held_alarm, on_config_ack, on_net_event
-from fleet.storage.base import NotFound
+from fleet.storage.base import NotFound, dumps
 from fleet.storage.migrations import READING_COLUMNS, SIDE_SENDERS
 
 # Reasons an event is quarantined.
@@ -84,7 +84,7 @@ def _uplink_rows(device, event):
     row = dict({k: up[k] for k in ("f_cnt", "f_port", "dr", "frequency", "sf", "bandwidth", "coding_rate",
                                    "airtime", "payload")},
                device_id=device["id"], time=event["time"], source=event["source"], dedup_id=event["dedup_id"],
-               frame_kind=kind, fields=values)
+               frame_kind=kind, fields=dumps(values))          # JSON text now, not under the write lock
     return row, up["receptions"], reading, state
 
 

@@ -40,16 +40,17 @@ class TrafficMixin:
         state it implies, atomically. Returns the new id, or None for a duplicate (same
         dedup_id, or same device, session and frame counter), which writes nothing.
 
-        The uplink takes the device's current session, read by its insert, which also
-        checks that the device is in service: NotFound (nothing written) when the device
-        is decommissioned or gone. Inside a transaction it takes no savepoint of its own:
+        The uplink's fields are a dict, or its JSON text already made (dumps). It takes the
+        device's current session, read by its insert, which also checks that the device is
+        in service: NotFound (nothing written) when the device is decommissioned or gone.
+        Inside a transaction it takes no savepoint of its own:
         only its first insert can fail for a duplicate, and a later failure is the
         enclosing transaction's to roll back."""
         if not self._depth:
             with self.transaction():
                 return self.add_uplink(uplink, receptions, reading, state)
         row = [uplink.get(c) for c in _UPLINK_INSERTED]
-        if row[_FIELDS] is not None:
+        if row[_FIELDS] is not None and not isinstance(row[_FIELDS], str):
             row[_FIELDS] = dumps(row[_FIELDS])
         row.append(uplink["device_id"])
         try:
