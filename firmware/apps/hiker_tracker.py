@@ -54,12 +54,10 @@ _M_LON = 10296
 _LAT = (2169464, 2300535)
 _LON = (11349464, 11480535)
 
-MAIN = ("still_every_s", "moving_every_s")   # the config downlink's high / low
-
 
 def thresholds(config):
     # config downlink: threshold_high is still_every_s, threshold_low moving_every_s
-    return profile_thresholds(config, DEFAULTS, MAIN[0], MAIN[1])
+    return profile_thresholds(config, DEFAULTS, "still_every_s", "moving_every_s")
 
 
 def _elapsed(now_s, since_s, period_s):
@@ -179,8 +177,6 @@ class Sensors:
 
 class Profile:
     name = "hiker_tracker"
-    defaults = DEFAULTS   # the settings it takes (a setting downlink names one of them)
-    main = MAIN           # what a config downlink's threshold_high / threshold_low set
 
     def __init__(self, config, saved=None):
         self.config = config

@@ -69,7 +69,6 @@ def _c(v):
 
 class Profile:
     name = "parking_bay"
-    defaults = DEFAULTS   # the settings it takes (a setting downlink names one of them)
 
     def __init__(self, config, saved=None):
         self.config = config

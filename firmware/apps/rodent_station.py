@@ -63,7 +63,6 @@ class Sensors:
 
 class Profile:
     name = "rodent_station"
-    defaults = DEFAULTS   # the settings it takes (a setting downlink names one of them)
 
     def __init__(self, config, saved=None):
         self.config = config

@@ -117,7 +117,6 @@ class Sensors:
 
 class Profile:
     name = "smart_toilet"
-    defaults = DEFAULTS   # the settings it takes (a setting downlink names one of them)
 
     def __init__(self, config, saved=None):
         self.config = config

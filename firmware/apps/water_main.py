@@ -62,12 +62,10 @@ DEFAULTS = {
     "meter_unit": 1,           # Modbus address of the flow meter
 }
 
-MAIN = ("burst_flow_cls", "burst_drop_kpa")   # the config downlink's high / low
-
 
 def thresholds(config):
     # config downlink: threshold_high is burst_flow_cls, threshold_low burst_drop_kpa
-    return profile_thresholds(config, DEFAULTS, MAIN[0], MAIN[1])
+    return profile_thresholds(config, DEFAULTS, "burst_flow_cls", "burst_drop_kpa")
 
 
 class Sensors:
@@ -150,8 +148,6 @@ def _cl(lps):
 
 class Profile:
     name = "water_main"
-    defaults = DEFAULTS   # the settings it takes (a setting downlink names one of them)
-    main = MAIN           # what a config downlink's threshold_high / threshold_low set
 
     def __init__(self, config, saved=None):
         self.config = config

@@ -6,6 +6,11 @@
 #            radio, so it is tested with readings alone.
 # The five sensor applications live in apps/<name>.py, each with a Sensors and
 # a Profile class. Until one is installed the board sends status frames only.
+# The module of an application's Profile declares its thresholds by name,
+# with their defaults, in DEFAULTS: the names a setting downlink may change
+# (besides config.json's interval and status_every), read from that one list
+# by runtime/setting.py, which also asks the module's thresholds(), when it
+# has one, which pair a config downlink's "high" and "low" stand for.
 
 
 class Sensors:
@@ -21,13 +26,6 @@ class Sensors:
 
 class Profile:
     name = "status_only"
-    # The settings a setting downlink may change, besides config.json's
-    # interval and status_every: the names of the profile's thresholds, with
-    # their defaults (an application sets its DEFAULTS here, the one list).
-    defaults = {}
-    # The thresholds a config downlink's threshold_high / threshold_low set
-    # (stored as "high" / "low"; see thresholds() below).
-    main = ("high", "low")
 
     def __init__(self, config, saved=None):
         # saved: what save() returned before the last deep sleep, or None after a reset.

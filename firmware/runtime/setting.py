@@ -5,19 +5,21 @@
 #
 # The rules are config.json's: interval and status_every are held to their
 # ranges by config.save(); a threshold must be one of the running profile's
-# (its `defaults`, the names of apps/<name>.py DEFAULTS) and a whole number
+# (the names of its module's DEFAULTS, apps/<name>.py) and a whole number
 # >= 0, as runtime.profile.thresholds() reads them. The new config.json is
 # written atomically together with the downlink's "seq:index:value" among the
 # last _RECENT applied ("recent_settings"), so a downlink delivered again (the
 # network did not see our config_ack) is acknowledged again and not applied
 # again, even after a power cut, and cannot undo a later change.
 import json
+import sys
 
 from protocols import setting_names
 from runtime import config as configfile
 
 _TOP = ("interval", "status_every")
 _RECENT = 4
+_PROBE = 0x3FFFFFF0   # no threshold's value: a small int on a 32-bit port
 
 
 def with_setting(raw, name, value, accepted, main):
@@ -41,6 +43,23 @@ def with_setting(raw, name, value, accepted, main):
             limits.pop(alias, None)
     out["thresholds"] = limits
     return out
+
+
+def main_pair(module):
+    # The thresholds a config downlink's "high" and "low" set in this profile,
+    # asked of the one place that says: its thresholds(config), when it has
+    # one (runtime.profile.thresholds); else they are "high" and "low".
+    find = getattr(module, "thresholds", None)
+    if find is None:
+        return ("high", "low")
+    got = find({"thresholds": {"high": _PROBE, "low": _PROBE + 1}})
+    pair = ["high", "low"]
+    for name in got:
+        if got[name] == _PROBE:
+            pair[0] = name
+        elif got[name] == _PROBE + 1:
+            pair[1] = name
+    return pair
 
 
 def _remember(recent, key):
@@ -68,9 +87,11 @@ def apply(ctx, fields):
     if key in recent:
         ctx.log.info("setting %s (seq %d) applied before: not again" % (name, fields["seq"]))
         return "ok"
-    profile = ctx.profile
-    accepted = getattr(profile, "defaults", None) or {}
-    main = getattr(profile, "main", None) or ("high", "low")
+    # The running profile's module declares its settings (runtime/profile.py);
+    # the status-only profile of safe mode declares none.
+    module = sys.modules.get(type(ctx.profile).__module__)
+    accepted = getattr(module, "DEFAULTS", None) or {}
+    main = main_pair(module)
     try:
         raw = with_setting(raw, name, value, accepted, main)
         raw["recent_settings"] = _remember(recent, key)

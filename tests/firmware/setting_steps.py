@@ -17,6 +17,7 @@ import tests.apps.steps   # noqa: F401  (puts firmware/ first: "apps" is firmwar
 from protocols import frames
 from runtime import config as configfile
 from runtime.scheduler import Scheduler
+from runtime.setting import main_pair
 
 
 class _Queue:
@@ -95,17 +96,10 @@ def _limits(app, config):
 
 
 def defaults_of(apps):
-    # {app: (sorted DEFAULTS names, Profile.defaults is DEFAULTS, main pair)}.
+    # {app: (sorted DEFAULTS names, the Profile's module is the app's, main pair)}.
     out = {}
     for app in apps:
         module = __import__("apps." + app, None, None, ["Profile"])
-        out[app] = (sorted(module.DEFAULTS), module.Profile.defaults is module.DEFAULTS,
-                    list(getattr(module.Profile, "main", ("high", "low"))))
+        out[app] = (sorted(module.DEFAULTS), sys.modules[module.Profile.__module__] is module,
+                    list(main_pair(module)))
     return out
-
-
-def modules_after_a_wake_import():
-    # Which setting modules a wake's imports bring in (none should).
-    import runtime.app   # noqa: F401
-    import apps.water_main   # noqa: F401
-    return [m for m in ("protocols.settings", "runtime.setting") if m in sys.modules]

@@ -66,10 +66,13 @@ def test_the_table_names_every_threshold_of_every_profile(micropython):
     found = micropython.call(STEPS, "defaults_of", list(APPS))
     for app in APPS:
         names, declared, main = found[app]
-        assert declared, "%s: Profile.defaults is not its DEFAULTS" % app
+        assert declared, "%s: the runtime would not find its Profile's DEFAULTS" % app
         assert set(main) <= set(names), app
         missing = [n for n in names if n not in SETTINGS]
         assert not missing, "%s thresholds missing from protocols/setting_names.py NAMES: %s" % (app, missing)
+    # the pair a config downlink's "high"/"low" stand for, as the runtime finds it
+    assert [found[a][2] for a in APPS] == [["high", "low"]] * 3 + [["burst_flow_cls", "burst_drop_kpa"],
+                                                                  ["still_every_s", "moving_every_s"]]
 
 
 def test_the_table_is_append_only():
