@@ -29,8 +29,10 @@ def with_setting(raw, name, value, accepted, main):
     if name in _TOP:
         out[name] = value
         return out
-    if name is None or name not in accepted:
-        raise configfile.ConfigError("setting %s: not a setting of this profile" % (name,))
+    if name is None:
+        raise configfile.ConfigError("setting: an index beyond this firmware's table")
+    if name not in accepted:
+        raise configfile.ConfigError("setting %s: not a setting of this profile" % name)
     if value < 0:
         raise configfile.ConfigError("setting %s: must be an integer >= 0" % name)
     limits = raw.get("thresholds")
@@ -88,10 +90,10 @@ def apply(ctx, fields):
         ctx.log.info("setting %s (seq %d) applied before: not again" % (name, fields["seq"]))
         return "ok"
     # The running profile's module declares its settings (runtime/profile.py);
-    # the status-only profile of safe mode declares none.
-    module = sys.modules.get(type(ctx.profile).__module__)
+    # the status-only profile of safe mode declares none, nor does no profile at all.
+    module = sys.modules.get(getattr(type(ctx.profile), "__module__", None))
     accepted = getattr(module, "DEFAULTS", None) or {}
-    main = main_pair(module)
+    main = main_pair(module) if accepted else ("high", "low")
     try:
         raw = with_setting(raw, name, value, accepted, main)
         raw["recent_settings"] = _remember(recent, key)

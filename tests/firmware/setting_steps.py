@@ -6,6 +6,7 @@
 #            ("reboot",)                 config.json read again, a new profile
 #            ("wake", now_s, readings)   the profile decides
 #            ("limits",)                 the thresholds the profile reads now
+#            ("no_profile",), ("status_only",)  no profile, safe mode's profile
 #   returns, per step, what it gave: the frames queued (decoded) for a
 #   downlink, the frames of a decision; and at the end config.json as written,
 #   the running config's interval, status_every and thresholds, the log.
@@ -70,6 +71,13 @@ def run(app, config, steps, folder):
             elif step[0] == "reboot":
                 ctx = _Ctx(app, log)
                 scheduler = Scheduler(ctx)
+                out.append([])
+            elif step[0] == "no_profile":
+                ctx.profile = None                  # before one is loaded (unprovisioned)
+                out.append([])
+            elif step[0] == "status_only":
+                from runtime.profile import Profile
+                ctx.profile = Profile(ctx.config)   # safe mode's
                 out.append([])
             elif step[0] == "limits":
                 out.append(_limits(app, ctx.config))

@@ -117,7 +117,7 @@ def test_intervals_apply_to_the_running_config_and_persist_across_a_reboot(run):
 @pytest.mark.parametrize("steps,why", [
     ([setting(9, "dwell", 3)], "not a setting of this profile"),          # a parking threshold
     ([setting(9, "burst_flow_cls", 3)], "not a setting of this profile"),  # a water threshold
-    ([("downlink", "setting", {"seq": 9, "setting": 200, "value": 3})], "setting None"),  # newer than this table
+    ([("downlink", "setting", {"seq": 9, "setting": 200, "value": 3})], "beyond this firmware's table"),
     ([setting(9, "interval", 9)], "interval: must be an integer in 10..86400"),
     ([setting(9, "interval", 86401)], "interval: must be an integer in 10..86400"),
     ([setting(9, "status_every", 0)], "status_every: must be an integer in 1..1000"),
@@ -129,6 +129,13 @@ def test_refused_settings_are_acknowledged_invalid_and_change_nothing(run, steps
     assert r["config"] == PROVISIONED                                  # config.json untouched
     assert r["running"]["interval"] == 900 and r["running"]["thresholds"] == {"report_s": 86400}
     assert any(why in line for line in r["log"]), r["log"]
+
+
+@pytest.mark.parametrize("profile", ["no_profile", "status_only"])
+def test_without_the_profile_only_the_intervals_are_taken(run, profile):
+    r = run([(profile,), setting(1, "interval", 120), setting(2, "h2s_high_ppb", 300)])
+    assert r["out"][1:] == [ack(1, "ok"), ack(2, "invalid")]
+    assert r["config"]["interval"] == 120 and r["config"]["thresholds"] == {"report_s": 86400}
 
 
 def test_a_repeated_seq_is_acknowledged_again_not_applied_again(run):
