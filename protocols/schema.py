@@ -286,11 +286,12 @@ KINDS = (
     )),
     # One setting (an interval or a threshold) to a whole number, answered by
     # config_ack with the same seq. `setting` is an index into the one
-    # append-only table of setting names, protocols/setting_names.py NAMES; the
-    # table lives there, not here, because a device imports this module at
-    # every wake and needs the names only when a setting downlink arrives
-    # (protocols/setting_names.py says what they cost). An index beyond the device's table (a name newer than
-    # its firmware) still decodes, and is answered "invalid" with its seq.
+    # append-only table of setting names, protocols/setting_names.py NAMES;
+    # the table lives there, not here, because a device imports this module
+    # at every wake and needs the names only when a setting downlink arrives
+    # (setting_names.py says what they cost). An index beyond the device's
+    # table (a name newer than its firmware) still decodes, and is answered
+    # "invalid" with its seq.
     # The config kind carries only the main pair and is 19 bytes at its
     # extremes; this one is 11 (1 array + 1 id + 2 seq + 2 setting + 5 value),
     # the AS923 DR2 dwell limit, so the fleet sends one per setting.
