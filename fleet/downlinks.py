@@ -377,7 +377,10 @@ def _tts_event(store, device, kind, body, at):
 
 def on_config_ack(store, device, fields, at):
     """Record the device's config_ack (ok, rejected, invalid, busy) on the config or setting
-    downlink it answers, by seq; called by ingest for a stored config_ack uplink."""
+    downlink it answers, by seq; called by ingest for a stored config_ack uplink, with its
+    fields as a dict or as the JSON text ingest stores."""
+    if isinstance(fields, (str, bytes)):
+        fields = json.loads(fields)
     return store.answer_config(device["id"], fields.get("seq"), fields.get("result"), at)
 
 
