@@ -17,8 +17,9 @@ One thread per worker by default: the threads of a process share one
 interpreter lock, so more threads add no CPU, and a writer holding the write
 gate must win that lock back after every SQLite call while its siblings run
 Python, which keeps the gate, and the other process, waiting. Measured on the
-2-core machine (fleet/README.md), 2 workers x 1 thread ingest 20 to 40 % more
-single events per second than 2 x 4, with 15 % less CPU per event.
+2-core machine (fleet/README.md), through Flask 2 workers x 1 thread ingest 15
+to 40 % more single events per second than 2 x 4, with 10 to 20 % less CPU per
+event; through the ingest fast path 1, 2 and 4 threads come out alike.
 """
 import os
 
