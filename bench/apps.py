@@ -37,6 +37,9 @@ day of readings, in chunks of wakes in one live Profile (tests/apps/steps.py
 sessions). Frame sizes: bytes of every frame kind that came out, of the day's
 Profile and of the board's walk (status, counters), smallest to largest.
 
+Parking detection: share of bay-state changes detected and false changes
+over the parking scenario set (goal: 99 %, none false), run beside the rest.
+
     python -m bench.apps [profile ...]
 """
 import json
@@ -442,6 +445,51 @@ def measure(entry, micropython):
     return {"entry": entry, "rows": rows, "day": day, "day_error": day_error}
 
 
+def parking_quality():
+    """(scenario, true changes, detected, false changes) over the parking
+    scenario set, each run through the firmware on its own virtual board
+    (hil/scenarios/run_apps.py), as tests/apps/test_parking.py runs them."""
+    from hil.board import VirtualBoardHandle
+    from hil.scenarios.run_apps import parking_quality as score, run_scenario
+    from hil.vboard import VirtualBoard
+    rows = []
+    for path in sorted(SCENARIOS.glob("parking_*.json")):
+        with tempfile.TemporaryDirectory() as tmp:
+            made = []
+
+            def make_board(scenario=None, board_type=None, heap="304k"):
+                vb = VirtualBoard(board_type or "esp32-devkitc", scenario=scenario, flash_dir=Path(tmp),
+                                  heap=heap).start()
+                h = VirtualBoardHandle(vb)
+                made.append(h)
+                vb.wait_for(rb">>> ", timeout=20)
+                return h.connect()
+            try:
+                rows.append((path.stem,) + score(run_scenario(make_board, path.stem)))
+            except Exception as e:   # a scenario that does not run is a row with its reason
+                rows.append((path.stem, "%s: %s" % (type(e).__name__, e)))
+            finally:
+                for h in made:
+                    h.close()
+                    h.vboard.stop()
+    return rows
+
+
+def _print_quality(rows):
+    print("parking detection over the scenario set (hil/scenarios/parking_*.json, real firmware, light sleep):")
+    total = [0, 0, 0]
+    for row in rows:
+        if len(row) == 2:
+            print("  %-24s no figure: %s" % row)
+            continue
+        name, true, found, false = row
+        print("  %-24s %3d changes, %3d detected, %d false" % (name, true, found, false))
+        total = [total[0] + true, total[1] + found, total[2] + false]
+    print("  %-24s %3d changes, %5.1f %% detected (goal 99 %%), %d false changes (goal 0)\n" % (
+        "all", total[0], 100.0 * total[1] / max(1, total[0]), total[2]))
+    return all(len(r) == 4 for r in rows)
+
+
 def _print(result):
     entry = result["entry"]
     name = entry["profile"]
@@ -488,6 +536,9 @@ def main(argv=None):
     started = time.perf_counter()
     mp = MicroPython()
     results = []
+    # the parking scenario set runs beside the heap figures (it waits on virtual time, mostly)
+    quality_pool = ThreadPoolExecutor(1)
+    quality = quality_pool.submit(parking_quality) if any(e["profile"] == "parking_bay" for e in chosen) else None
     try:
         print("per profile, one deep-sleep wake cycle on the virtual board (console transport); goal %d B of heap"
               % GOAL_BYTES)
@@ -502,11 +553,15 @@ def main(argv=None):
     finally:
         mp.close()
     _notes(chosen)
+    quality_ok = _print_quality(quality.result()) if quality is not None else True
+    quality_pool.shutdown()
     for deploy in DEPLOYMENTS:
         print("meet the %d B goal on %s: %s" % (GOAL_BYTES, deploy, ", ".join(_meet(results, deploy)) or "none"))
     print("(measured in %.0f s)" % (time.perf_counter() - started))
     failed = [r["entry"]["profile"] for r in results
               if r["day_error"] or any(x.get("error") for x in r["rows"])]
+    if not quality_ok:
+        failed.append("parking detection")
     if failed:
         sys.exit("bench.apps: no figures for " + ", ".join(failed))
 
