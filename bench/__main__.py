@@ -30,6 +30,10 @@ def main():
         started = time.time()
         try:
             module.main([]) if "argv" in module.main.__code__.co_varnames else module.main()
+        except SystemExit as e:  # a section that measured but missed figures says so and exits non-zero
+            if e.code not in (None, 0):
+                print("FAILED: %s" % (e.code,))
+                failed.append(name)
         except Exception as e:  # one section failing must not hide the others' figures
             print("FAILED: %r" % (e,))
             failed.append(name)
