@@ -110,39 +110,45 @@ class FlashQueue:
         self._forget_sent()
 
     def _read_segment(self, number):
-        with open(self._path(number), "rb") as f:
-            data = f.read()
+        # Record by record through one record-sized buffer: reading the whole
+        # segment (up to seg_bytes, grown as it is read) would be the wake's
+        # largest single allocation, on every wake, for frames long sent.
+        path = self._path(number)
         seg = Segment(number, 0)
-        pos = 0
-        end = len(data)
-        while pos < end:
-            n = self._record_at(data, pos, end)
-            if n == 0:
-                seg.torn = True
-                self.torn += 1
-                break
-            seq = struct.unpack_from(">I", data, pos + 2)[0]
-            if seg.count == 0:
-                seg.first = seq
-            elif seq != (seg.first + seg.count) & _SEQ_MASK:
-                seg.torn = True  # not ours: treat like a torn tail
-                self.torn += 1
-                break
-            seg.count += 1
-            pos += n
-        seg.size = end
+        rec = bytearray(_HEAD + _MAX_FRAME + _TAIL)
+        buf = memoryview(rec)
+        with open(path, "rb") as f:
+            while True:
+                got = f.readinto(buf[:_HEAD])
+                if not got:
+                    break
+                total = self._record_in(f, rec, buf, got)
+                if total == 0:
+                    seg.torn = True
+                    self.torn += 1
+                    break
+                seq = struct.unpack_from(">I", rec, 2)[0]
+                if seg.count == 0:
+                    seg.first = seq
+                elif seq != (seg.first + seg.count) & _SEQ_MASK:
+                    seg.torn = True  # not ours: treat like a torn tail
+                    self.torn += 1
+                    break
+                seg.count += 1
+        seg.size = os.stat(path)[6]
         return seg
 
-    def _record_at(self, data, pos, end):
-        # The record's total length if a whole, valid record starts at pos, else 0.
-        if end - pos < _HEAD + _TAIL or data[pos] != _MAGIC:
+    def _record_in(self, f, rec, buf, got):
+        # The record's total length if the `got` bytes of head in rec and what
+        # follows in f make a whole, valid record, else 0.
+        if got < _HEAD or rec[0] != _MAGIC or rec[1] == 0:
             return 0
-        length = data[pos + 1]
+        length = rec[1]
         total = _HEAD + length + _TAIL
-        if length == 0 or end - pos < total:
+        if f.readinto(buf[_HEAD:total]) != length + _TAIL:
             return 0
-        crc = struct.unpack_from(">I", data, pos + _HEAD + length)[0]
-        if binascii.crc32(memoryview(data)[pos + 1:pos + _HEAD + length]) & _SEQ_MASK != crc:
+        crc = struct.unpack_from(">I", rec, _HEAD + length)[0]
+        if binascii.crc32(buf[1:_HEAD + length]) & _SEQ_MASK != crc:
             return 0
         return total
 
