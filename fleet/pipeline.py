@@ -91,6 +91,7 @@ def _uplink_rows(device, event):
 def _store_uplink(store, device, rows):
     # The device's session, and whether it is still in service, are read by the
     # insert itself: Storage raises NotFound when it was decommissioned meanwhile.
+    # device may be its facts alone (Store.device_facts: id, dev_eui, kind, department).
     if "alarm" in rows[3]:        # a repeat of an alarm already acknowledged to the device does not reopen it
         rows = rows[:3] + (held_alarm(store, device, rows[2], rows[3]),)
     uplink_id = store.add_uplink(*rows)
