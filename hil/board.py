@@ -312,8 +312,18 @@ class Board:
     def reboot(self):
         """Ctrl-D at the friendly REPL: soft reboot running boot.py and main.py."""
         if self._raw:
+            # Wait for the friendly prompt: a Ctrl-D that reaches the board
+            # while it is still in the raw REPL (a loaded host, a transfer just
+            # finished) soft-reboots into the raw REPL, and main.py never runs.
+            with self._t.serial.cond:
+                mark = len(self._t.serial.log)
             self._t.exit_raw_repl()
             self._raw = False
+            pos = self._expect_pos
+            try:
+                self.expect(rb">>> ", timeout=10, since=mark)
+            finally:
+                self._expect_pos = pos
         self._t.serial.write(b"\r\x03\x03\x04")
 
     def reset(self):

@@ -76,12 +76,15 @@ def test_an_sos_cleared_in_the_fleet_stops_the_boards_repeats(make_board, fleet)
     assert cleared["device"]["alarm"] is None
     sent = cleared["downlink"]
     assert (sent["kind"], sent["fields"], sent["state"]) == ("alarm_ack", {"alarm": "sos"}, "sent")
-    # The board repeated the SOS once more (its next wake); the alarm_ack came in that
-    # uplink's receive window, and no SOS follows it.
+    # The board repeats the SOS at each wake until the alarm_ack comes in the receive
+    # window of one of those uplinks (how many repeats depends on where in the board's
+    # virtual time the operator's clear lands); no SOS follows it.
     flags = [(t, f["sos"]) for t, f in hiker_frames(later)]
-    assert [s for t, s in flags] == [True], flags
+    repeats = [s for t, s in flags].count(True)
+    assert repeats >= 1 and [s for t, s in flags][:repeats] == [True] * repeats, flags
     assert b"downlink alarm_ack" in board.log
-    assert len(later) >= 3 and not any(w[4] for w in later)
+    calm = [w for w in later[max([i for i, w in enumerate(later) if w[4]], default=-1) + 1:]]
+    assert len(calm) >= 2, later
     # the network server's txack and the device's ACK came back through ingest
     assert downlink["id"] == sent["id"] and downlink["state"] == "acknowledged", downlink
     assert downlink["f_cnt_down"] >= 1 and downlink["transmitted_at"] and downlink["done_at"]
