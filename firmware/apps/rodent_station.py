@@ -79,6 +79,8 @@ class Profile:
 
     def decide(self, readings, now_s):
         t = limits(self.config, DEFAULTS)
+        if t["window_s"] < 60:   # a window of nothing would divide by zero: keep the default
+            t["window_s"] = DEFAULTS["window_s"]
         self.battery = readings.get("battery", 0)
         out = []
         if self.start is None:

@@ -90,6 +90,8 @@ class Sensors:
             from radio.modbus import open_bus
             from sensors.flowmeter import FlowMeter
             self.meter = FlowMeter(open_bus(board, timeout_ms=500, retries=2), t["meter_unit"])
+        except MemoryError:   # not a sensor fault: the wake fails and says so
+            raise
         except Exception as e:   # no rs485 bus on this board: pressure only
             self.errors.append("flow meter: %s" % (e,))
 
@@ -117,12 +119,16 @@ class Sensors:
         if self.pressure is not None:
             try:
                 out["pressure"], out["pressure_min"], out["pressure_max"] = await self._window(progress)
+            except MemoryError:   # not a sensor fault: the wake fails and says so
+                raise
             except Exception as e:   # LoopError, SensorError
                 out["errors"].append(str(e))
         if self.meter is not None:
             progress("flow")
             try:
                 out["flow"] = self.meter.read()["flow"]
+            except MemoryError:   # not a sensor fault: the wake fails and says so
+                raise
             except Exception as e:   # ModbusError and friends
                 out["errors"].append("flow meter: %s" % (e,))
         for e in out["errors"]:

@@ -9,7 +9,7 @@ import time
 import machine
 
 from protocols import frames as wire
-from protocols import schema as S
+from protocols import schema_table as S
 from runtime import config as configfile
 from runtime import status
 from runtime.watchdog import Watchdog
@@ -56,8 +56,9 @@ class Scheduler:
 
     def status_due(self):
         # The first cycle after a reset, then every status_every cycles (deep or light sleep).
+        # status_in counts the cycles left until the next status, this one included.
         st = self.ctx.wake
-        if (self.cycles == 0 and self.ctx.reset_cause != machine.DEEPSLEEP_RESET) or st.status_in <= 0:
+        if (self.cycles == 0 and self.ctx.reset_cause != machine.DEEPSLEEP_RESET) or st.status_in <= 1:
             st.status_in = self.ctx.config["status_every"]
             return True
         st.status_in -= 1

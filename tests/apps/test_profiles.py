@@ -57,6 +57,14 @@ def test_rodent_wake_events_are_debounced_by_time(micropython):
     assert out[-1] == [("rodent_station", {"activity": 2, "burst": False, "battery": 50})]
 
 
+def test_rodent_window_of_zero_keeps_the_default_window(micropython):
+    # a setting downlink may write window_s 0: the profile must not divide by it
+    steps = [("wake", 0, {"pir": 1, "beam": 0, "battery": 50}), ("wake", 1800, {"pir": 1, "beam": 0, "battery": 50}),
+             ("wake", 3600, {"pir": 0, "beam": 0, "battery": 50})]
+    out = run(micropython, "rodent_station", {"thresholds": {"window_s": 0}}, steps)
+    assert out == [[], [], [("rodent_station", {"activity": 2, "burst": False, "battery": 50})]]
+
+
 def toilet(nh3_mv=500, leak_mv=2900, level=60, **kw):
     r = {"nh3_mv": nh3_mv, "h2s_mv": 420, "leak_mv": leak_mv, "level_mm": level, "battery": 70,
          "door_closed": False}

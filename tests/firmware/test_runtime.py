@@ -91,6 +91,11 @@ def test_provisioned_board_cycles_through_deep_sleep(board):
     assert status2["reset_cause"] == "deep_sleep"
     assert counters2["boot_count"] == 1           # a wake is not a boot
     assert 4 * 900 <= status2["uptime"] - status["uptime"] <= 4 * 900 + 3600
+    # exactly status_every wakes from one status to the next
+    log = bytes(board.log)
+    at = [m.start() for m in re.finditer(UPLINK, log)
+          if frames.decode(bytes.fromhex(m.group(1).decode()))[0] == "status"]
+    assert log.count(b"rst:0x5 (DEEPSLEEP_RESET)", at[0], at[1]) == 4
 
 
 HANGING_PROFILE = """
