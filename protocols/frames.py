@@ -1,10 +1,15 @@
-# Encode and decode frames by the tables in protocols/schema.py. Runs unchanged
-# on MicroPython (an ESP32 encoding uplinks) and CPython (the fleet decoding
-# them). All scaling is integer arithmetic on exact fractions; a float input is
-# converted once, by rounding half away from zero, so a value rounded to single
+# Encode and decode frames by the tables in protocols/schema.py, as read out
+# of the table generated from it (protocols/schema_table.py, one byte string):
+# a kind is built when a frame of it is encoded or decoded, so the schema
+# costs a device almost no heap between frames. Runs unchanged on MicroPython
+# (an ESP32 encoding uplinks) and CPython (the fleet decoding them). All
+# scaling is integer arithmetic on exact fractions; a float input is converted
+# once, by rounding half away from zero, so a value rounded to single
 # precision (as an ESP32 holds it) gives the same integer and the same bytes.
+import sys
+
 from protocols import cbor
-from protocols import schema as S
+from protocols import schema_table as S
 from protocols.scaling import decimal_text, round_float
 
 try:
@@ -37,28 +42,75 @@ class FieldError(FrameError):
         self.field = field
 
 
-def _by_name(kinds, name):
-    for k in kinds:
-        if k[S.KIND_NAME] == name:
+def _tuples(x):
+    # CBOR arrays back to the schema's tuples (a field's EXTRA nests one level).
+    return tuple(_tuples(v) if isinstance(v, list) else v for v in x)
+
+
+# The fleet decodes frame after frame: there (CPython) each kind is read out
+# of the table once and kept; a device keeps none (heap over time).
+_READ = None if sys.implementation.name == "micropython" else {}
+
+
+def _from_table(kind_id, name):
+    # The kind with this id or, when name is given, this name, from the
+    # table's index (see protocols/schema.py table_bytes); None if absent.
+    key = (kind_id, name)
+    if _READ and key in _READ:
+        return _READ[key]
+    t = S.TABLE
+    p = 1
+    for _ in range(t[0]):
+        n = t[p + 1]
+        if (t[p] == kind_id) if name is None else (n == len(name) and t[p + 2:p + 2 + n] == name.encode()):
+            k = _tuples(cbor.decode_prefix(t, t[p + 2 + n] << 8 | t[p + 3 + n])[0])
+            if _READ is not None:
+                _READ[key] = k
             return k
+        p += 4 + n
+    return None
+
+
+def _by_name(kinds, name):
+    if kinds is None:
+        k = _from_table(None, name) if isinstance(name, str) else None
+        if k:
+            return k
+    else:
+        for k in kinds:
+            if k[S.KIND_NAME] == name:
+                return k
     raise UnknownKind("unknown frame kind %r" % (name,))
 
 
 def _by_id(kinds, kind_id):
-    for k in kinds:
-        if k[S.KIND_ID] == kind_id:
+    if kinds is None:
+        k = _from_table(kind_id, None)
+        if k:
             return k
+    else:
+        for k in kinds:
+            if k[S.KIND_ID] == kind_id:
+                return k
     raise UnknownKind("unknown frame kind id %r" % (kind_id,))
 
 
 def kind_names(kinds=None):
     """The names of all frame kinds, in id order."""
-    return [k[S.KIND_NAME] for k in (kinds or S.KINDS)]
+    if kinds:
+        return [k[S.KIND_NAME] for k in kinds]
+    t = S.TABLE
+    names, p = [], 1
+    for _ in range(t[0]):
+        n = t[p + 1]
+        names.append(t[p + 2:p + 2 + n].decode())
+        p += 4 + n
+    return names
 
 
 def kind_of(name, kinds=None):
     """The schema tuple (id, name, direction, fields) of the kind called name."""
-    return _by_name(kinds or S.KINDS, name)
+    return _by_name(kinds or None, name)
 
 
 def _round_div(top, bottom):
@@ -231,8 +283,7 @@ def encode(kind, fields, raw=False, kinds=None):
     unit (e.g. latitude in 1e-5 degrees), which avoids floats on a device.
     Returns the CBOR bytes.
     """
-    kinds = kinds or S.KINDS
-    k = _by_name(kinds, kind)
+    k = _by_name(kinds or None, kind)
     name = k[S.KIND_NAME]
     out = [k[S.KIND_ID]]
     encoded = {}
@@ -308,7 +359,6 @@ def decode(data, kinds=None):
     wrong type or out of range. Trailing fields unknown to this schema (from a
     newer one) are ignored; missing trailing optional fields decode as None.
     """
-    kinds = kinds or S.KINDS
     if len(data) > _MAX_FRAME:
         raise MalformedFrame("frame of %d bytes is longer than any LoRaWAN payload" % len(data))
     try:
@@ -320,7 +370,7 @@ def decode(data, kinds=None):
     kind_id = items[0]
     if not isinstance(kind_id, int) or isinstance(kind_id, bool):
         raise MalformedFrame("the first element of a frame must be the kind id")
-    k = _by_id(kinds, kind_id)
+    k = _by_id(kinds or None, kind_id)
     name = k[S.KIND_NAME]
     fields = k[S.FIELDS]
     items = items[1:]

@@ -59,6 +59,17 @@
 # bits, the referenced field of a delta, the length of a byte string). A flags
 # field has no origin: that position holds how many of its leading bits an
 # encoder must be given (the rest were appended later and default to clear).
+#
+# Heap. This module is the readable source: the builders below make every
+# field tuple when it is imported, and what a module builds stays on the heap
+# (about 16 KB on the unix port). A literal tuple of constants is no cheaper:
+# a .mpy's tuple constants are built on the heap when it loads, from ROMFS
+# too. So a device never imports this module. protocols/schema_table.py,
+# generated from it by
+#     python -m protocols.schema --write-table
+# holds the constants below and the same kinds as one byte string (which a
+# ROMFS image keeps in place, off the heap), and protocols/frames.py reads one
+# kind at a time out of it. tests/test_schema_table.py proves the two agree.
 
 try:
     from micropython import const
@@ -301,3 +312,57 @@ KINDS = (
         number("value", "", "1", "-2147483648", "2147483647"),
     )),
 )
+
+
+# ---- the generated table (CPython only: python -m protocols.schema --write-table)
+
+_TABLE_CONSTANTS = ("NAME", "UNIT", "TYPE", "NUM", "DEN", "LO", "HI", "ORIGIN", "EXTRA", "FLAGS",
+                    "T_NUM", "T_BOOL", "T_ENUM", "T_BITS", "T_DELTA", "T_BYTES", "T_VERSION",
+                    "OPTIONAL", "NULLABLE", "KIND_ID", "KIND_NAME", "DIRECTION", "FIELDS")
+
+
+def table_bytes(kinds=None):
+    """KINDS as protocols/schema_table.py's TABLE: a count byte, an index of
+    (id byte, name length byte, name, 2-byte big-endian offset) per kind, then
+    each kind as a CBOR array (id, name, direction, fields) at its offset."""
+    from protocols import cbor
+    kinds = KINDS if kinds is None else kinds
+    index_size = 1 + sum(4 + len(k[KIND_NAME].encode()) for k in kinds)
+    index, records = bytearray([len(kinds)]), bytearray()
+    for k in kinds:
+        name = k[KIND_NAME].encode()
+        offset = index_size + len(records)
+        if not (0 <= k[KIND_ID] < 256 and len(name) < 256 and offset < 65536):
+            raise ValueError("schema: kind %s does not fit the table's index" % k[KIND_NAME])
+        index += bytes([k[KIND_ID], len(name)]) + name + offset.to_bytes(2, "big")
+        records += cbor.dumps(k)
+    return bytes(index + records)
+
+
+def table_source():
+    """The text of protocols/schema_table.py, generated from this module."""
+    lines = ["# GENERATED from protocols/schema.py by `python -m protocols.schema --write-table`:",
+             "# do not edit. The frame kinds as one byte string that protocols/frames.py",
+             "# reads one kind at a time, so a device spends almost no heap on the schema",
+             "# (schema.py says why; table_bytes() there gives the layout).",
+             "try:",
+             "    from micropython import const",
+             "except ImportError:",
+             "    def const(x):",
+             "        return x",
+             ""]
+    g = globals()
+    lines += ["%s = const(%d)" % (n, g[n]) for n in _TABLE_CONSTANTS]
+    lines += ["UP = %r" % UP, "DOWN = %r" % DOWN, "", "TABLE = ("]
+    data = table_bytes()
+    lines += ["    %r" % data[i:i + 32] for i in range(0, len(data), 32)]
+    lines += [")", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] != ["--write-table"]:
+        sys.exit("usage: python -m protocols.schema --write-table")
+    with open(__file__[:-len("schema.py")] + "schema_table.py", "w") as f:   # beside this file
+        f.write(table_source())
