@@ -12,6 +12,7 @@ from protocols import frames
 from protocols import schema as S
 from protocols import schema_table as T
 from tests.interpreters import micropython_binary
+from tests.test_frames import EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "protocols" / "schema_table.py"
@@ -36,6 +37,13 @@ def test_each_kind_read_from_the_table_is_the_schemas(k):
 
 def test_kind_names_come_from_the_table_in_schema_order():
     assert frames.kind_names() == [k[S.KIND_NAME] for k in S.KINDS]
+
+
+@pytest.mark.parametrize("kind,fields", [(e[0], e[1]) for e in EXAMPLES], ids=[e[0] for e in EXAMPLES])
+def test_the_table_and_the_schema_give_the_same_frames(kind, fields):
+    data = frames.encode(kind, fields)
+    assert data == frames.encode(kind, fields, kinds=S.KINDS)
+    assert frames.decode(data) == frames.decode(data, kinds=S.KINDS)
 
 
 @pytest.mark.parametrize("name", ["", "parking", "parking_bayx", "PARKING_BAY", "bäy", None, 1])
