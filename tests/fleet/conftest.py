@@ -1,10 +1,12 @@
 """Fixtures for the fleet service: a fresh app on a temporary database per test,
 departments, users and tokens, and real-shaped network-server events."""
 import base64
+import contextlib
 import copy
 import json
 import os
 import re
+import threading
 import time
 
 import pytest
@@ -32,16 +34,37 @@ def fixture(name, dev_eui="0000000000000000", payload=None):
     return json.loads(text)
 
 
-@pytest.fixture
-def app(tmp_path):
+def new_app(tmp_path, departments=()):
+    """A fleet app on a fresh database in tmp_path, with the departments {code: name}."""
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "fleet.db"), "SECRET_KEY": "test",
                       "DATA_KEY": DATA_KEY, "BOARDS_DIR": str(tmp_path / "no-boards")},
                      instance_path=str(tmp_path / "instance"))
     with app.app_context():
         from fleet.db import get_store
+        for code, name in dict(departments).items():
+            get_store().add_department(code, name)
+    return app
+
+
+@contextlib.contextmanager
+def served(app):
+    """The app served over HTTP on a free local port (threaded): yields its base URL."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % server.server_port
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = new_app(tmp_path, {code: code + " department" for code in ("FEHD", "TD", "WSD", "AFCD")})
+    with app.app_context():
+        from fleet.db import get_store
         store = get_store()
-        for code in ("FEHD", "TD", "WSD", "AFCD"):
-            store.add_department(code, code + " department")
         for name, role, dept in (("admin", "admin", None), ("td", "operator", "TD"), ("tdview", "viewer", "TD"),
                                  ("fehd", "operator", "FEHD"), ("tech", "technician", "TD")):
             auth.create_user(store, name, PASSWORD, role, dept)

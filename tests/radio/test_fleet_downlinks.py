@@ -5,7 +5,6 @@ network server's queue over ChirpStack's REST API (the emulator's serve_api()); 
 the board in the receive window of its next uplink, and the board stops repeating the SOS.
 The network server's txack and ack come back through ingest and close the downlink."""
 import json
-import threading
 import urllib.request
 
 import pytest
@@ -17,21 +16,10 @@ from tests.apps.test_hiker import PROVISIONED, Wakes, at_s, hiker_frames, load, 
 @pytest.fixture
 def fleet(tmp_path):
     """The real fleet service on a temporary database, served over HTTP: (app, base url)."""
-    from werkzeug.serving import make_server
-
-    from fleet import create_app
-    from tests.fleet.conftest import DATA_KEY
-    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "fleet.db"), "SECRET_KEY": "test",
-                      "DATA_KEY": DATA_KEY, "BOARDS_DIR": str(tmp_path / "no-boards")},
-                     instance_path=str(tmp_path / "instance"))
-    with app.app_context():
-        from fleet.db import get_store
-        get_store().add_department("AFCD", "Agriculture, Fisheries and Conservation Department")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, "http://127.0.0.1:%d" % server.server_port
-    server.shutdown()
+    from tests.fleet.conftest import new_app, served
+    app = new_app(tmp_path, {"AFCD": "Agriculture, Fisheries and Conservation Department"})
+    with served(app) as base:
+        yield app, base
 
 
 def _api(url, token, method="GET"):

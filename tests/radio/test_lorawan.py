@@ -352,21 +352,10 @@ def test_at_driver_against_the_modules_answers(lora, collector):
 @pytest.fixture
 def fleet(tmp_path):
     """The real fleet service on a temporary database, served over HTTP: (app, url, integration token)."""
-    from werkzeug.serving import make_server
-
-    from fleet import create_app
-    from tests.fleet.conftest import DATA_KEY, make_token
-    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "fleet.db"), "SECRET_KEY": "test",
-                      "DATA_KEY": DATA_KEY, "BOARDS_DIR": str(tmp_path / "no-boards")},
-                     instance_path=str(tmp_path / "instance"))
-    with app.app_context():
-        from fleet.db import get_store
-        get_store().add_department("TD", "Transport Department")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, "http://127.0.0.1:%d/ingest/chirpstack" % server.server_port, make_token(app, "integration")
-    server.shutdown()
+    from tests.fleet.conftest import make_token, new_app, served
+    app = new_app(tmp_path, {"TD": "Transport Department"})
+    with served(app) as base:
+        yield app, base + "/ingest/chirpstack", make_token(app, "integration")
 
 
 def test_the_fleet_stores_what_the_board_sent(make_board, fleet):

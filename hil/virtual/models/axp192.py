@@ -36,9 +36,6 @@ class Device(RegisterDevice):
         self._sample()     # the ADC has been running since power-on
         self.next_sample = self.now_ms() + self._period_ms()
 
-    def _check(self):
-        if self.track("missing", 0):
-            raise OSError(19)
 
     def _period_ms(self):
         return 1000.0 / _RATES[self.regs[0x84] >> 6]
@@ -83,10 +80,3 @@ class Device(RegisterDevice):
         if reg == _ADC_EN1 and value & 0x80 and not was & 0x80:
             self.next_sample = self.now_ms() + self._period_ms()
 
-    def write(self, data):
-        self._check()
-        super().write(data)
-
-    def read(self, n):
-        self._check()
-        return super().read(n)

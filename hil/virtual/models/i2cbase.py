@@ -40,6 +40,10 @@ class I2CDevice:
         v = t.at(self.now_ms())
         return default if v is None else v
 
+    def absent(self):
+        # Off the bus now: the scenario's "missing" track (or value) is 1.
+        return bool(self.track("missing", 0))
+
     def write(self, data):
         pass
 

@@ -38,9 +38,6 @@ class Device(RegisterDevice):
         self.regs[0x0D] = 0xFF
         self.next_sample = None
 
-    def _check(self):
-        if self.track("missing", 0):
-            raise OSError(19)
 
     def _sample(self):
         ctrl = self.regs[0x09]
@@ -87,12 +84,7 @@ class Device(RegisterDevice):
                 # the first sample is ready one output period after continuous mode starts
                 self.next_sample = self.now_ms() + 1000.0 / _ODR_HZ[(value >> 2) & 3]
 
-    def write(self, data):
-        self._check()
-        super().write(data)
-
     def read(self, n):
-        self._check()
         self.update(self.now_ms())
         out = bytearray(n)
         rol = self.regs[0x0A] & 0x40

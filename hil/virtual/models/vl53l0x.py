@@ -42,9 +42,6 @@ class Device(RegisterDevice):
         self.max_mm = int(spec.get("max_mm", 2000))
         self.ranges = 0
 
-    def _check(self):
-        if self.track("missing", 0):
-            raise OSError(19)
 
     def _private(self):
         return self.regs[0x80] == 1 and self.regs[0xFF] == 1
@@ -100,10 +97,3 @@ class Device(RegisterDevice):
             self.stop_restored = False
         self.regs[0x13] = 0x04
 
-    def write(self, data):
-        self._check()
-        super().write(data)
-
-    def read(self, n):
-        self._check()
-        return super().read(n)
