@@ -62,13 +62,15 @@
 #
 # Heap. This module is the readable source: the builders below make every
 # field tuple when it is imported, and what a module builds stays on the heap
-# (about 16 KB on the unix port). A literal tuple of constants is no cheaper:
-# a .mpy's tuple constants are built on the heap when it loads, from ROMFS
-# too. So a device never imports this module. protocols/schema_table.py,
-# generated from it by
+# (KINDS about 15 KB, .mpy on the unix port). The same KINDS as one literal
+# tuple of constants keeps 13 KB from ROMFS and 18 KB from littlefs: a .mpy's
+# tuple constants are built on the heap when it loads, even from ROMFS, where
+# bytecode and the contents of str and bytes constants stay in place. So a
+# device never imports this module: protocols/schema_table.py, generated from
+# it by
 #     python -m protocols.schema --write-table
-# holds the constants below and the same kinds as one byte string (which a
-# ROMFS image keeps in place, off the heap), and protocols/frames.py reads one
+# holds the constants below and the same kinds as one byte string (about
+# 2 KB, which a ROMFS image keeps in place), and protocols/frames.py reads one
 # kind at a time out of it. tests/test_schema_table.py proves the two agree.
 
 try:
