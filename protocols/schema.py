@@ -300,8 +300,9 @@ KINDS = (
     # One setting (an interval or a threshold) to a whole number, answered by
     # config_ack with the same seq. `setting` is an index into the one
     # append-only table of setting names, protocols/setting_names.py NAMES;
-    # the table lives there, not here, because a device imports this module
-    # at every wake and needs the names only when a setting downlink arrives
+    # the table lives there, not here, because a device reads this schema
+    # (as protocols/schema_table.py) at every wake and needs the names only
+    # when a setting downlink arrives
     # (setting_names.py says what they cost). An index beyond the device's
     # table (a name newer than its firmware) still decodes, and is answered
     # "invalid" with its seq.
