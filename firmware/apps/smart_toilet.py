@@ -34,7 +34,8 @@
 # board sleeps); under deep sleep the door reed (an RTC GPIO) wakes the board.
 import gc
 
-from sensors import SensorError, limits
+from runtime import status
+from sensors import SensorError, forget, limits
 
 DEFAULTS = {
     "high": 10, "low": 5,                    # NH3 ppm: cleaning alert / clear
@@ -57,38 +58,83 @@ def curve(mv, zero_mv, span_mv, full):
 
 
 class Sensors:
+    # The door and the beams count by interrupt, so their counters are made at
+    # boot; the radar, the gas ADC and the level sensor are made when read, and
+    # only when the board names their bus. Under deep sleep (one read per boot)
+    # each of those three lets its driver module go after its read, so they
+    # never share the heap; light sleep keeps them (and the VL53L0X's calibration).
     def __init__(self, board, config):
         from sensors import hw
-        from sensors.ads1115 import ADS1115
-        from sensors.digital import EdgeCounter, LeakProbe, PeopleCounter
-        from sensors.ld2410 import LD2410
-        from sensors.vl53l0x import VL53L0X
-        self.hw = hw
         self.board = board
         self.config = config
-        bus = hw.i2c(board, "i2c0")
-        self.adc = ADS1115(bus) if bus is not None else None
-        self.tof = VL53L0X(bus) if bus is not None else None
-        u = hw.uart(board, "presence_uart", 256000)
-        self.radar = LD2410(u) if u is not None else None
+        self.deep = config.get("sleep") == "deep"
+        self.radar = self.adc = self.tof = None
+        self.uart = hw.uart(board, "presence_uart", 256000)
+        self.bus = hw.i2c(board, "i2c0")
+        self.door = self.people = self.leak = None
         door, door_high = hw.pin_in(board, "door_reed")
-        self.door = EdgeCounter(door, door_high, 1000) if door is not None else None
         outer, outer_high = hw.pin_in(board, "beam")
         inner, inner_high = hw.pin_in(board, "beam_inner")
-        self.people = PeopleCounter(outer, inner, outer_high) if outer is not None and inner is not None else None
         a = hw.adc(board, "leak_probe")
-        self.leak = LeakProbe(a) if a is not None else None
-        self.deep = config.get("sleep") == "deep"
+        self._done("sensors.hw")   # the buses and pins are made: the radar's read has its heap
+        if door is None and (outer is None or inner is None) and a is None:
+            return
+        from sensors.digital import EdgeCounter, LeakProbe, PeopleCounter
+        if door is not None:
+            self.door = EdgeCounter(door, door_high, 1000)
+        if outer is not None and inner is not None:
+            self.people = PeopleCounter(outer, inner, outer_high)
+        if a is not None:
+            self.leak = LeakProbe(a)
+
+    def _done(self, module):
+        if self.deep:
+            forget(module)
+
+    def _presence(self, out, ms):
+        r = self.radar
+        if r is None:
+            from sensors.ld2410 import LD2410
+            r = LD2410(self.uart)
+            if not self.deep:
+                self.radar = r
+        try:
+            out["presence"] = r.read(ms)[0] != 0
+        except SensorError as e:
+            out["errors"].append(str(e))
+
+    def _gas(self, out):
+        adc = self.adc
+        if adc is None:
+            from sensors.ads1115 import ADS1115
+            adc = ADS1115(self.bus)
+            if not self.deep:
+                self.adc = adc
+        try:
+            out["nh3_mv"] = int(adc.read_volts(0) * 1000)
+            out["h2s_mv"] = int(adc.read_volts(1) * 1000)
+        except SensorError as e:
+            out["errors"].append(str(e))
+
+    def _level(self, out):
+        tof = self.tof
+        if tof is None:
+            from sensors.vl53l0x import VL53L0X
+            tof = VL53L0X(self.bus)
+            if not self.deep:
+                self.tof = tof
+        try:
+            out["level_mm"] = tof.read_mm()
+        except SensorError as e:
+            out["errors"].append(str(e))
 
     async def read(self, progress):
         gc.collect()   # light sleep keeps one heap for days: start each wake clean
         t = limits(self.config, DEFAULTS)
-        out = {"battery": self.hw.battery(self.board), "errors": []}
-        if self.radar is not None:
-            try:
-                out["presence"] = self.radar.read(t["radar_ms"])[0] != 0
-            except SensorError as e:
-                out["errors"].append(str(e))
+        out = {"battery": status.battery_percent(status.battery_mv(self.board)), "errors": []}
+        if self.uart is not None:
+            self._presence(out, t["radar_ms"])
+            self._done("sensors.ld2410")
             progress("radar")
         if self.door is not None:
             out["door_closed"] = self.door.active_now()
@@ -97,17 +143,11 @@ class Sensors:
                 self.door.arm_wake()
         if self.people is not None:
             out["people"] = self.people.take()[0]
-        if self.adc is not None:
-            try:
-                out["nh3_mv"] = int(self.adc.read_volts(0) * 1000)
-                out["h2s_mv"] = int(self.adc.read_volts(1) * 1000)
-            except SensorError as e:
-                out["errors"].append(str(e))
-        if self.tof is not None:
-            try:
-                out["level_mm"] = self.tof.read_mm()
-            except SensorError as e:
-                out["errors"].append(str(e))
+        if self.bus is not None:
+            self._gas(out)
+            self._done("sensors.ads1115")
+            self._level(out)
+            self._done("sensors.vl53l0x")
         if self.leak is not None:
             out["leak_mv"] = int(self.leak.volts() * 1000)
         for e in out["errors"]:

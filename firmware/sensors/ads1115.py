@@ -30,12 +30,25 @@ _MODE_SINGLE = const(0x0100)
 _COMP_DISABLE = const(0x0003)  # COMP_QUE = 11: comparator off, ALERT/RDY high-Z
 _POLL_LIMIT = const(20)
 
-# gain (as in the PGA's usual naming) -> (PGA bits, full-scale range in volts) (9.3.3, table 3)
-_GAINS = ((0.6667, 0, 6.144), (1, 1, 4.096), (2, 2, 2.048), (4, 3, 1.024), (8, 4, 0.512), (16, 5, 0.256))
 # data rate in samples per second, index = DR bits (9.6.3)
 RATES = (8, 16, 32, 64, 128, 250, 475, 860)
-# (positive, negative) input pair -> MUX bits (9.6.3); None is GND
-_MUX = {(0, 1): 0, (0, 3): 1, (1, 3): 2, (2, 3): 3, (0, None): 4, (1, None): 5, (2, None): 6, (3, None): 7}
+# differential (positive, negative) pairs, index = MUX bits 0..3 (9.6.3); AINx
+# against GND is MUX 4 + x
+_PAIRS = ((0, 1), (0, 3), (1, 3), (2, 3))
+
+
+def _pga(gain):
+    # (PGA bits, full-scale range in volts) of a gain, as the PGA's usual
+    # naming has them (9.3.3, table 3): 2/3 is +-6.144 V, then 1, 2, 4, 8, 16
+    # halve the range from +-4.096 V; None for any other gain.
+    if abs(gain - 0.6667) < 0.01:
+        return 0, 6.144
+    bits = 1
+    for fsr in (4.096, 2.048, 1.024, 0.512, 0.256):
+        if abs((1 << (bits - 1)) - gain) < 0.01:
+            return bits, fsr
+        bits += 1
+    return None
 
 
 class ADS1115:
@@ -47,10 +60,13 @@ class ADS1115:
         self.dr = RATES.index(rate)
         self.rate = rate
         self.buf = bytearray(2)
+        self.out = bytearray(2)      # register value to write, reused
 
     def _write(self, reg, value):
         try:
-            self.i2c.writeto_mem(self.address, reg, struct.pack(">H", value))
+            self.out[0] = value >> 8
+            self.out[1] = value & 0xFF
+            self.i2c.writeto_mem(self.address, reg, self.out)
         except OSError as e:
             raise bus_error("ads1115", e)
 
@@ -62,13 +78,10 @@ class ADS1115:
         return self.buf
 
     def _convert(self, mux, gain):
-        pga = None
-        for g, bits, fsr in _GAINS:
-            if abs(g - gain) < 0.01:
-                pga = bits
-                full = fsr
-        if pga is None:
+        g = _pga(gain)
+        if g is None:
             raise ValueError("ads1115: gain must be 2/3, 1, 2, 4, 8 or 16")
+        pga, full = g
         # single-shot: OS=1 starts one conversion, then the device powers down (9.4.2.1)
         self._write(_REG_CONFIG, _OS | (mux << 12) | (pga << 9) | _MODE_SINGLE | (self.dr << 5) | _COMP_DISABLE)
         time.sleep_ms(1000 // self.rate + 1)   # one conversion period (9.3.6), plus the oscillator's 10 %
@@ -83,11 +96,11 @@ class ADS1115:
         # AINx against GND, in volts.
         if channel not in (0, 1, 2, 3):
             raise ValueError("ads1115: channel must be 0..3")
-        return self._convert(_MUX[(channel, None)], gain)
+        return self._convert(4 + channel, gain)
 
     def read_differential(self, positive, negative, gain=1):
         # AINp - AINn, in volts; the pairs the mux has: (0,1) (0,3) (1,3) (2,3).
-        mux = _MUX.get((positive, negative))
-        if mux is None:
+        pair = (positive, negative)
+        if pair not in _PAIRS:
             raise ValueError("ads1115: no such input pair")
-        return self._convert(mux, gain)
+        return self._convert(_PAIRS.index(pair), gain)

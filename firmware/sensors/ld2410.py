@@ -38,27 +38,10 @@ def command(word, value=b""):
     return _CMD_HEAD + struct.pack("<H", len(body)) + body + _CMD_TAIL
 
 
-def _frames(buf, head, tail):
-    # (frame bodies, rest of buf): complete frames found in buf, in order.
-    out = []
-    while True:
-        i = buf.find(head)
-        if i < 0:
-            return out, buf[-3:]
-        if len(buf) < i + 6:
-            return out, buf[i:]
-        n = buf[i + 4] | (buf[i + 5] << 8)
-        if n > _MAX_LEN:
-            buf = buf[i + 4:]             # not a real header: resynchronise
-            continue
-        end = i + 6 + n
-        if len(buf) < end + 4:
-            return out, buf[i:]
-        if buf[end:end + 4] == tail:
-            out.append(bytes(buf[i + 6:end]))
-            buf = buf[end + 4:]
-        else:
-            buf = buf[i + 4:]
+def _at(buf, i, pattern):
+    # True when buf holds the 4 bytes of pattern at i (no slice made).
+    return buf[i] == pattern[0] and buf[i + 1] == pattern[1] and buf[i + 2] == pattern[2] \
+        and buf[i + 3] == pattern[3]
 
 
 def parse_report(body):
@@ -75,28 +58,71 @@ def parse_report(body):
 
 
 class LD2410:
+    # Reports arrive ten times a second and read() polls every 10 ms: bytes go
+    # straight into one buffer (the newest _BUF_MAX kept) and frames are found
+    # in place, so a poll with nothing new allocates nothing.
     def __init__(self, uart):
         # uart: machine.UART(id, baudrate=256000, tx=..., rx=...), made by the caller.
         self.uart = uart
-        self.buf = b""
+        self.rx = bytearray(_BUF_MAX)
+        self.rxv = memoryview(self.rx)
+        self.start = self.end = 0          # rx[start:end]: bytes not parsed yet
         self.last = None
 
-    def _feed(self):
-        n = self.uart.any()
-        if n:
-            data = self.uart.read(n)
-            if data:
-                self.buf = (self.buf + data)[-_BUF_MAX:]
+    def _fill(self):
+        uart = self.uart
+        while uart.any():
+            if self.end == _BUF_MAX:
+                self._shift(self.start if self.start else _BUF_MAX // 2)
+            got = uart.readinto(self.rxv[self.end:])
+            if not got:
+                return
+            self.end += got
+
+    def _shift(self, k):
+        # Drop the k oldest bytes, moving the rest to the front.
+        rx = self.rx
+        for j in range(self.end - k):
+            rx[j] = rx[j + k]
+        self.end -= k
+        self.start = max(0, self.start - k)
+
+    def _next(self, head, tail):
+        # The body of the next complete frame between head and tail (a view
+        # into the buffer, good until the next _fill), or None; what comes
+        # before it is dropped.
+        rx = self.rx
+        i = self.start
+        end = self.end
+        body = None
+        while end - i >= 10:
+            if not _at(rx, i, head):
+                i += 1
+                continue
+            n = rx[i + 4] | (rx[i + 5] << 8)
+            if n > _MAX_LEN:
+                i += 4                          # not a real header: resynchronise
+                continue
+            if end < i + 10 + n:
+                break                           # the rest has not arrived yet
+            if _at(rx, i + 6 + n, tail):
+                body = self.rxv[i + 6:i + 6 + n]
+                i += 10 + n
+                break
+            i += 4
+        self.start = i
+        return body
 
     def poll(self):
         # Parse what has arrived; the newest report, or None.
-        self._feed()
-        bodies, self.buf = _frames(self.buf, _REPORT_HEAD, _REPORT_TAIL)
-        for body in bodies:
+        self._fill()
+        while True:
+            body = self._next(_REPORT_HEAD, _REPORT_TAIL)
+            if body is None:
+                return self.last
             r = parse_report(body)
             if r is not None:
                 self.last = r
-        return self.last
 
     def read(self, timeout_ms=500):
         # The newest report within timeout_ms; SensorError("ld2410", "no frame") if none came.
@@ -129,15 +155,18 @@ class LD2410:
         return body[7], body[6], struct.unpack("<I", body[8:12])[0]
 
     def _ack(self, word, timeout_ms):
+        # The body (bytes) of the acknowledgement of command word (the ACK's word); reports are skipped.
         start = time.ticks_ms()
         while True:
-            self._feed()
-            bodies, self.buf = _frames(self.buf, _CMD_HEAD, _CMD_TAIL)
-            for body in bodies:
+            self._fill()
+            while True:
+                body = self._next(_CMD_HEAD, _CMD_TAIL)
+                if body is None:
+                    break
                 if len(body) >= 4 and body[0] | (body[1] << 8) == word:
                     if body[2] | body[3]:
                         raise SensorError("ld2410", "command refused")
-                    return body
+                    return bytes(body)
             if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
                 raise SensorError("ld2410", "no ack")
             time.sleep_ms(10)
