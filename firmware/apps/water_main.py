@@ -43,6 +43,7 @@ import machine
 from runtime import board as boardfile
 from runtime import status
 from runtime.profile import thresholds as profile_thresholds
+from sensors import forget
 
 DEFAULTS = {
     "report_every_s": 900,     # periodic frame
@@ -69,31 +70,44 @@ def thresholds(config):
 
 
 class Sensors:
+    # The drivers are made when read. Under deep sleep (one read per boot) the
+    # pressure's drivers let their modules go before the flow meter's are
+    # imported, and those go before the frames are encoded and sent; light
+    # sleep keeps both between wakes.
     def __init__(self, board, config):
         self.board = board
-        self.t = t = thresholds(config)
+        self.t = thresholds(config)
+        self.deep = config.get("sleep") == "deep"
         self.pressure = None
         self.meter = None
         self.errors = []
-        spec = boardfile.bus(board, "i2c0")
-        if spec is None:
+        self.has_i2c = boardfile.bus(board, "i2c0") is not None
+        if not self.has_i2c:
             self.errors.append("no i2c0 bus")
-        else:
-            from sensors.ads1115 import ADS1115
-            from sensors.pressure import PressureTransducer
-            i2c = machine.I2C(spec["id"], scl=machine.Pin(spec["scl"]), sda=machine.Pin(spec["sda"]),
-                              freq=spec.get("freq", 400000))
-            adc = ADS1115(i2c, address=t["adc_address"], rate=860)
-            self.pressure = PressureTransducer(adc, channel=t["pressure_channel"], shunt_ohm=t["shunt_ohm"],
-                                               low_kpa=0.0, high_kpa=t["range_kpa"])
-        try:
+        if boardfile.bus(board, "rs485") is None:   # pressure only
+            self.errors.append("flow meter: board has no rs485 bus")
+            self.meter = False
+
+    def _transducer(self):
+        t = self.t
+        spec = boardfile.bus(self.board, "i2c0")
+        from sensors.ads1115 import ADS1115
+        from sensors.pressure import PressureTransducer
+        i2c = machine.I2C(spec["id"], scl=machine.Pin(spec["scl"]), sda=machine.Pin(spec["sda"]),
+                          freq=spec.get("freq", 400000))
+        adc = ADS1115(i2c, address=t["adc_address"], rate=860)
+        return PressureTransducer(adc, channel=t["pressure_channel"], shunt_ohm=t["shunt_ohm"],
+                                  low_kpa=0.0, high_kpa=t["range_kpa"])
+
+    def _flow(self):
+        meter = self.meter
+        if meter is None:
             from radio.modbus import open_bus
             from sensors.flowmeter import FlowMeter
-            self.meter = FlowMeter(open_bus(board, timeout_ms=500, retries=2), t["meter_unit"])
-        except MemoryError:   # not a sensor fault: the wake fails and says so
-            raise
-        except Exception as e:   # no rs485 bus on this board: pressure only
-            self.errors.append("flow meter: %s" % (e,))
+            meter = FlowMeter(open_bus(self.board, timeout_ms=500, retries=2), self.t["meter_unit"])
+            if not self.deep:
+                self.meter = meter
+        return meter.read()["flow"]
 
     async def _window(self, progress):
         # (mean, min, max) kPa over the window; raises the first sensor error.
@@ -101,9 +115,14 @@ class Sensors:
         n = 0
         total = 0.0
         lo = hi = None
+        sensor = self.pressure
+        if sensor is None:
+            sensor = self._transducer()
+            if not self.deep:
+                self.pressure = sensor
         samples = max(1, self.t["window_s"] * 1000 // max(self.t["sample_ms"], 1))
         for i in range(samples):
-            p = self.pressure.read_kpa()
+            p = sensor.read_kpa()
             n += 1
             total += p
             lo = p if lo is None or p < lo else lo
@@ -116,21 +135,27 @@ class Sensors:
     async def read(self, progress):
         out = {"battery_mv": status.battery_mv(self.board), "pressure": None, "pressure_min": None,
                "pressure_max": None, "flow": None, "errors": list(self.errors)}
-        if self.pressure is not None:
+        if self.has_i2c:
             try:
                 out["pressure"], out["pressure_min"], out["pressure_max"] = await self._window(progress)
             except MemoryError:   # not a sensor fault: the wake fails and says so
                 raise
             except Exception as e:   # LoopError, SensorError
                 out["errors"].append(str(e))
-        if self.meter is not None:
+            if self.deep:
+                forget("sensors.pressure")
+                forget("sensors.ads1115")
+        if self.meter is not False:
             progress("flow")
             try:
-                out["flow"] = self.meter.read()["flow"]
+                out["flow"] = self._flow()
             except MemoryError:   # not a sensor fault: the wake fails and says so
                 raise
-            except Exception as e:   # ModbusError and friends
+            except Exception as e:   # no rs485 UART, ModbusError and friends
                 out["errors"].append("flow meter: %s" % (e,))
+            if self.deep:
+                forget("sensors.flowmeter")
+                forget("radio.modbus")
         for e in out["errors"]:
             print("sensor error " + e)
         if out["pressure"] is not None and out["flow"] is not None:

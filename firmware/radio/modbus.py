@@ -49,19 +49,6 @@ _MAX_WRITE = const(123)     # registers per write multiple (6.12)
 _MAX_ADU = const(256)       # RTU ADU limit (Serial Line 2.5.1)
 _BITS_PER_CHAR = const(11)  # start, 8 data, parity or second stop, stop (Serial Line 2.5.1)
 
-# Exception codes (Application Protocol section 7)
-EXCEPTION_NAMES = {
-    1: "illegal function",
-    2: "illegal data address",
-    3: "illegal data value",
-    4: "server device failure",
-    5: "acknowledge",
-    6: "server device busy",
-    8: "memory parity error",
-    10: "gateway path unavailable",
-    11: "gateway target device failed to respond",
-}
-
 
 class ModbusError(Exception):
     pass
@@ -70,8 +57,12 @@ class ModbusError(Exception):
 class ModbusException(ModbusError):
     # The meter answered with an exception response.
     def __init__(self, code, function=0, unit=0):
-        super().__init__("unit %d function %d: exception %d (%s)"
-                         % (unit, function, code, EXCEPTION_NAMES.get(code, "unknown")))
+        # the names of Application Protocol section 7, by code (7 and 9 are none)
+        names = ("", "illegal function", "illegal data address", "illegal data value", "server device failure",
+                 "acknowledge", "server device busy", "", "memory parity error", "", "gateway path unavailable",
+                 "gateway target device failed to respond")
+        name = names[code] if 0 <= code < len(names) else ""
+        super().__init__("unit %d function %d: exception %d (%s)" % (unit, function, code, name or "unknown"))
         self.code = code
         self.function = function
         self.unit = unit
@@ -79,21 +70,18 @@ class ModbusException(ModbusError):
 
 class ModbusTimeout(ModbusError):
     # No complete answer within the timeout, after every retry.
-    def __init__(self, message):
-        super().__init__(message)
+    pass
 
 
 class ModbusCRCError(ModbusError):
     # An answer arrived but its CRC was wrong, after every retry.
-    def __init__(self, message):
-        super().__init__(message)
+    pass
 
 
 class ModbusFrameError(ModbusError):
     # An answer with a good CRC that does not answer the request (wrong unit,
     # function, byte count or echo).
-    def __init__(self, message):
-        super().__init__(message)
+    pass
 
 
 def crc16(data, n=None):

@@ -31,8 +31,6 @@ except ImportError:
 _BLOCK = const(0x1A)       # registers in the manual's "read total data"
 _HIGH = const(0x1A)        # positive total high part, and reverse high after it
 _ALARMS = ("excitation", "electrode", "empty_pipe", "high_limit", "low_limit")
-# litres per second in one unit of the flow unit register (codes 0..5)
-_FLOW_LPS = (1000.0, 1000.0 / 60, 1000.0 / 3600, 1.0, 1.0 / 60, 1.0 / 3600)
 # litres in one unit of the totaliser unit register (codes 0, 1)
 _TOTAL_L = (1000, 1)
 
@@ -50,7 +48,10 @@ def decode(block, high):
     # Returns the reading as a dict (see FlowMeter.read).
     unit = block[2]
     flow = _float(block, 0)
-    flow_lps = flow * _FLOW_LPS[unit] if unit < len(_FLOW_LPS) else None
+    # litres per second in one unit of the flow unit register (codes 0..5);
+    # made here, at the one read per wake, not kept by the module
+    lps = (1000.0, 1000.0 / 60, 1000.0 / 3600, 1.0, 1.0 / 60, 1.0 / 3600)
+    flow_lps = flow * lps[unit] if unit < len(lps) else None
     out = {"flow": flow_lps, "flow_raw": flow, "flow_unit": unit,
            "velocity": _float(block, 0x12), "percent": _float(block, 0x14)}
     for name, low, frac, unit_reg, hi in (("total", 3, 5, 7, 0), ("reverse", 8, 0x0A, 0x0C, 2)):
