@@ -33,6 +33,7 @@ import machine
 from runtime import board as boardfile
 from runtime import status
 from runtime.profile import thresholds as profile_thresholds
+from sensors import forget
 
 DEFAULTS = {
     "moving_every_s": 300,     # report period while moving
@@ -84,21 +85,23 @@ def step_m2(a_lat, a_lon, b_lat, b_lon):
 
 
 class Sensors:
+    # The button counts from boot (its interrupt); the GNSS driver is made
+    # when read, and under deep sleep (one read per boot) its module goes
+    # after the read, before the frames are encoded and sent.
     def __init__(self, board, config):
-        from sensors.button import Button
-        from sensors.gnss import GNSS
         self.board = board
         t = thresholds(config)
         self.t = t
-        self.gnss = None
+        self.deep = config.get("sleep") == "deep"
+        self.uart = self.gnss = None
         spec = boardfile.bus(board, "gnss_uart")
         if spec is not None:
-            uart = machine.UART(spec["id"], baudrate=spec.get("baudrate", 9600), tx=spec["tx"], rx=spec["rx"],
-                                rxbuf=1024)
-            self.gnss = GNSS(uart)
+            self.uart = machine.UART(spec["id"], baudrate=spec.get("baudrate", 9600), tx=spec["tx"], rx=spec["rx"],
+                                     rxbuf=1024)
         self.button = None
         self.button_gpio = boardfile.pin(board, "sos_button")
         if self.button_gpio is not None:
+            from sensors.button import Button
             pspec = board["pins"]["sos_button"]
             pull = machine.Pin.PULL_UP if pspec.get("pull") == "up" else (
                 machine.Pin.PULL_DOWN if pspec.get("pull") == "down" else None)
@@ -117,9 +120,14 @@ class Sensors:
         # The first epoch with a position, or the last one without after
         # gnss_nofix_epochs of them, or None if the receiver said nothing.
         # A press of the SOS button while waiting is followed at once.
+        if self.uart is None:
+            return None, False
         g = self.gnss
         if g is None:
-            return None, False
+            from sensors.gnss import GNSS
+            g = GNSS(self.uart)
+            if not self.deep:
+                self.gnss = g
         sos = False
         nofix = 0
         waited = 0
@@ -151,13 +159,16 @@ class Sensors:
         sos = sos or sos_later
         self._arm_wake()
         out = {"battery_mv": mv, "sos": sos, "fix": "none", "lat": None, "lon": None, "hdop": None,
-               "gnss": self.gnss is not None and fix is not None}
+               "gnss": self.uart is not None and fix is not None}
         if fix is not None:
             out["hdop"] = fix.hdop
             if fix.has_position():
                 out["fix"] = fix.fix_name()
                 out["lat"] = fix.lat
                 out["lon"] = fix.lon
+            fix = None
+        if self.deep:
+            forget("sensors.gnss")
         # one line per wake for whoever watches the console (and the HIL tests)
         print("hiker %d fix %s %s %s sos %d" % (time.time(), out["fix"], out["lat"], out["lon"], sos))
         return out

@@ -164,11 +164,15 @@ def parse(line):
     body = checked_body(line)
     if body is None:
         raise NmeaError("bad checksum")
-    fields = body.split(b",")
-    tag = fields[0]
-    if len(tag) != 5:
+    # the talker and type ("GPGGA") first: the sentences a receiver sends
+    # besides GGA and RMC (GSV, GSA, VTG) are not split into fields at all
+    comma = body.find(b",")
+    if (comma if comma >= 0 else len(body)) != 5:
         return None
-    kind = tag[2:]
+    kind = body[2:5]
+    if kind != b"GGA" and kind != b"RMC":
+        return None
+    fields = body.split(b",")
     if kind == b"GGA":
         if len(fields) < 10:
             raise NmeaError("short GGA")
