@@ -130,10 +130,10 @@ class Sensors:
 
     async def read(self, progress):
         gc.collect()   # light sleep keeps one heap for days: start each wake clean
-        t = limits(self.config, DEFAULTS)
+        radar_ms = limits(self.config, DEFAULTS)["radar_ms"]   # the one threshold read here: no dict kept
         out = {"battery": status.battery_percent(status.battery_mv(self.board)), "errors": []}
         if self.uart is not None:
-            self._presence(out, t["radar_ms"])
+            self._presence(out, radar_ms)
             self._done("sensors.ld2410")
             progress("radar")
         if self.door is not None:

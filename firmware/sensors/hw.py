@@ -6,25 +6,9 @@ import machine
 from runtime import board as boardfile
 from runtime import status
 
-
-def _pull(name):
-    # machine.Pin's pull for the board file's "pull", or None (no table kept by the module).
-    if name == "up":
-        return machine.Pin.PULL_UP
-    if name == "down":
-        return machine.Pin.PULL_DOWN
-    return None
-
-
-def _atten(name):
-    # machine.ADC's attenuation for the board file's "atten"; 11 dB (to about 3.1 V) by default.
-    if name == "0db":
-        return machine.ADC.ATTN_0DB
-    if name == "2.5db":
-        return machine.ADC.ATTN_2_5DB
-    if name == "6db":
-        return machine.ADC.ATTN_6DB
-    return machine.ADC.ATTN_11DB
+_PULLS = {"up": machine.Pin.PULL_UP, "down": machine.Pin.PULL_DOWN}
+_ATTEN = {"0db": machine.ADC.ATTN_0DB, "2.5db": machine.ADC.ATTN_2_5DB,
+          "6db": machine.ADC.ATTN_6DB, "11db": machine.ADC.ATTN_11DB}
 
 
 def i2c(board, name="i2c0"):
@@ -48,7 +32,7 @@ def pin_in(board, name):
     spec = board.get("pins", {}).get(name)
     if not spec:
         return None, True
-    pull = _pull(spec.get("pull"))
+    pull = _PULLS.get(spec.get("pull"))
     p = machine.Pin(spec["gpio"], machine.Pin.IN, pull) if pull is not None else machine.Pin(spec["gpio"], machine.Pin.IN)
     return p, spec.get("active", "high") != "low"
 
@@ -57,7 +41,7 @@ def adc(board, name):
     spec = board.get("pins", {}).get(name)
     if not spec:
         return None
-    return machine.ADC(machine.Pin(spec["gpio"]), atten=_atten(spec.get("atten")))
+    return machine.ADC(machine.Pin(spec["gpio"]), atten=_ATTEN.get(spec.get("atten"), machine.ADC.ATTN_11DB))
 
 
 def battery(board):
