@@ -24,7 +24,8 @@
 # State kept through deep sleep: baseline (1/100 uT), state, counters: ~40 bytes.
 import gc
 
-from sensors import SensorError, limits
+from runtime import status
+from sensors import SensorError, forget, limits
 
 DEFAULTS = {
     "high": 12,            # uT from the baseline: occupied
@@ -38,27 +39,42 @@ DEFAULTS = {
 
 
 class Sensors:
+    # The magnetometer's driver is made when read; under deep sleep (one read
+    # per boot) its module and the pin helpers go after the read, before the
+    # frames are encoded and sent. Light sleep keeps the driver (initialised once).
     def __init__(self, board, config):
         from sensors import hw
-        from sensors.qmc5883l import QMC5883L
-        self.hw = hw
         self.board = board
-        bus = hw.i2c(board, "i2c0")
-        self.mag = QMC5883L(bus) if bus is not None else None
+        self.deep = config.get("sleep") == "deep"
+        self.bus = hw.i2c(board, "i2c0")
+        self.mag = None
+        if self.deep:
+            forget("sensors.hw")
 
-    async def read(self, progress):
-        gc.collect()   # light sleep keeps one heap for days: start each wake clean
-        out = {"battery": self.hw.battery(self.board)}
-        if self.mag is None:
-            out["error"] = "qmc5883l: no i2c0 on this board"
-            return out
+    def _field(self, out):
+        mag = self.mag
+        if mag is None:
+            from sensors.qmc5883l import QMC5883L
+            mag = QMC5883L(self.bus)
+            if not self.deep:
+                self.mag = mag
         try:
-            x, y, z, t = self.mag.read()
+            x, y, z, t = mag.read()
             out["field"] = (x, y, z)
             out["temp"] = t
         except SensorError as e:
             print("sensor error " + str(e))
             out["error"] = str(e)
+
+    async def read(self, progress):
+        gc.collect()   # light sleep keeps one heap for days: start each wake clean
+        out = {"battery": status.battery_percent(status.battery_mv(self.board))}
+        if self.bus is None:
+            out["error"] = "qmc5883l: no i2c0 on this board"
+            return out
+        self._field(out)
+        if self.deep:
+            forget("sensors.qmc5883l")
         return out
 
 
