@@ -68,7 +68,9 @@ class MicroPython:
     name = "micropython"
     timeout = 20.0
 
-    def __init__(self, heap="4m"):
+    # One long-lived server runs every MicroPython test of a session: room for
+    # the largest inputs (a 200,000-deep CBOR nest) after thousands of calls.
+    def __init__(self, heap="16m"):
         self.heap = heap
         self.proc = None
         self.output = []   # what the code under test printed, newest last

@@ -48,6 +48,9 @@ class Run:
         self.log = log
         self.frames = []
         self.events = []
+        # The board runs on while the host notices the end (far on, on a loaded
+        # host): what comes after the scenario's end is not part of the run.
+        end = scenario.get("expect", {}).get("end_s")
         t = None
         for m in _LINE.finditer(log):
             if m.group(4):
@@ -55,6 +58,8 @@ class Run:
                 self.frames.append((t, kind, fields))
             else:
                 t = int(m.group(3)) - start_s
+                if end is not None and t > end:
+                    break
                 self.events.append((t, m.group(1).decode() + ": " + m.group(2).decode()))
 
     def of(self, kind):
