@@ -287,11 +287,11 @@ def _profile_bytes(wake):
 def _status_due(snapshot):
     """Make the status frames fall due in the held wake: the status countdown
     in RTC memory (runtime/state.py: ">4sIQHB", magic, cycle, uptime ms,
-    countdown, streak) set to 0, as it is every status_every + 1 cycles."""
+    countdown, streak) set to 0, as it is every status_every cycles."""
     path = Path(snapshot) / "state.json"
     st = json.loads(path.read_text())
     rtc = bytearray.fromhex(st["rtc_memory"])
-    if rtc[:4] != b"CFs1":
+    if rtc[:3] != b"CFs":   # runtime/state.py's magic, whichever version of it
         raise RuntimeError("RTC memory holds no runtime state to set the status countdown in")
     rtc[16:18] = b"\0\0"
     st["rtc_memory"] = rtc.hex()

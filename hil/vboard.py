@@ -18,6 +18,7 @@ The VM talks back in-band on its console with escape sequences
 ESC ] vb; <message> BEL, which the supervisor strips (see _message).
 """
 import json
+import mmap
 import os
 import pty
 import queue
@@ -92,6 +93,9 @@ def _raw_pty(vmin=1):
     return m, s
 
 
+_KBD_POLL_S = 0.005   # how often the supervisor looks whether the VM took a Ctrl-C
+_KBD_WAIT_S = 1.0     # after which the Ctrl-C goes as a SIGINT after all
+
 class VirtualBoard:
     """One virtual board. `start()` it, then drive `console` (a pty path) as a
     USB serial port; `uarts` maps each UART's logical name to its host pty."""
@@ -135,6 +139,11 @@ class VirtualBoard:
         self._running = False
         self._proc = None
         self._vm_m = None
+        # The VM's Ctrl-C flag (hil/vm.py _KBD_MAP), and since when a Ctrl-C
+        # at the head of the console input waits in it for the VM to take it.
+        self._kbd_path = self.flash_dir / "kbd.flag"
+        self._kbd = None
+        self._kbd_since = None
         self._state = self._load_state()
 
     # ------------------------------------------------------------ state on flash dir
@@ -211,6 +220,9 @@ class VirtualBoard:
         os.write(self._wake_w, b"x")
         self._thread.join(10)
         self._thread = None
+        if self._kbd is not None:
+            self._kbd.close()
+            self._kbd = None
         for fd in [self._console_m, self._console_s, self._wake_r, self._wake_w] + \
                 [u[k] for u in self._uart.values() for k in ("host_m", "host_s", "vm_m", "vm_s")]:
             try:
@@ -347,13 +359,13 @@ class VirtualBoard:
             wfds = []
             if self._vm_m is not None:
                 rfds.append(self._vm_m)
-                if self._inbuf and self._vm_ready:
+                if self._inbuf and self._vm_ready and self._kbd_since is None:
                     wfds.append(self._vm_m)
             for u in self._uart.values():
                 rfds += [u["host_m"], u["vm_m"]]
             timeout = None
             now = time.monotonic()
-            for t in (self._wdt_deadline, self._out.flush_at):
+            for t in (self._wdt_deadline, self._out.flush_at, self._kbd_since and now + _KBD_POLL_S):
                 if t is not None:
                     timeout = max(0.0, t - now) if timeout is None else min(timeout, max(0.0, t - now))
             try:
@@ -376,14 +388,8 @@ class VirtualBoard:
                 data = _read(self._console_m)
                 if data and self._proc is not None:
                     self._inbuf += data
-            if self._vm_m is not None and self._vm_m in w and self._inbuf:
-                try:
-                    n = os.write(self._vm_m, bytes(self._inbuf))
-                    del self._inbuf[:n]
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    pass
+            if self._vm_m is not None and self._inbuf and self._vm_ready and (self._vm_m in w or self._kbd_since):
+                self._write_console()
             if self._vm_m is not None and self._vm_m in r:
                 data = _read(self._vm_m, eof_ok=True)
                 if data is None:
@@ -404,6 +410,47 @@ class VirtualBoard:
                 self._kill()
                 self._event("WDT expired", "hung")
                 self._hard_boot(WDT_RESET)
+
+    def _write_console(self):
+        # Console input to the VM. A Ctrl-C while the VM runs code (its tty
+        # has ISIG on; the port's REPL turns it off while it reads a line) is
+        # set as the VM's Ctrl-C flag rather than sent as a SIGINT (hil/vm.py
+        # _KBD_MAP says why), and what follows it waits until the VM took it.
+        # A VM back at its REPL first gets the Ctrl-C as a byte; one that does
+        # not take it within _KBD_WAIT_S (in a C call that never reaches a
+        # safe point) gets the SIGINT after all.
+        data = bytes(self._inbuf)
+        i = data.find(b"\x03")
+        if i != 0:
+            self._send_console(data if i < 0 else data[:i])
+            return
+        if self._kbd_since is not None:
+            if self._kbd[0] == 0:   # taken
+                self._kbd_since = None
+                del self._inbuf[:1]
+            elif not self._vm_isig() or time.monotonic() - self._kbd_since > _KBD_WAIT_S:
+                self._kbd[0] = 0
+                self._kbd_since = None
+                self._send_console(b"\x03")
+            return
+        if self._kbd is not None and self._vm_isig():
+            self._kbd[0] = 1
+            self._kbd_since = time.monotonic()
+            return
+        self._send_console(b"\x03")
+
+    def _send_console(self, data):
+        try:
+            n = os.write(self._vm_m, data)
+            del self._inbuf[:n]
+        except OSError:   # BlockingIOError included: the rest goes next time
+            pass
+
+    def _vm_isig(self):
+        try:
+            return bool(termios.tcgetattr(self._vm_m)[3] & termios.ISIG)
+        except (OSError, termios.error):
+            return False
 
     def _shutdown(self):
         self._kill()
@@ -464,8 +511,10 @@ class VirtualBoard:
         for u in self._uart.values():
             termios.tcflush(u["vm_s"], termios.TCIOFLUSH)  # a reset empties the UART FIFOs
         args = ["-X", "heapsize=" + str(self.heap), "-i", str(vm.VM_DIR / "_vboot.py")]
+        self._kbd_flag_reset()
         self._proc = subprocess.Popen(
-            vm.command(*args, ctty=os.ttyname(s), rom=self.rom_path if self.rom_path.exists() else None), stdin=s, stdout=s, stderr=s, close_fds=True,
+            vm.command(*args, ctty=os.ttyname(s), rom=self.rom_path if self.rom_path.exists() else None,
+                       kbd=self._kbd_path), stdin=s, stdout=s, stderr=s, close_fds=True,
             start_new_session=True, cwd=str(self.flash_dir), env=vm.env(VBOARD_CONFIG=str(cfg_path)))
         os.close(s)
         os.set_blocking(m, False)
@@ -483,6 +532,15 @@ class VirtualBoard:
             self._inbuf[:0] = b"\x01"  # the REPL starts friendly; ask it for raw mode
         self._state["boots"] += 1
         self._save_state()
+
+    def _kbd_flag_reset(self):
+        # A new VM starts with no Ctrl-C pending (one sent to the last VM died with it).
+        if self._kbd is None:
+            self._kbd_path.write_bytes(b"\0")
+            with open(self._kbd_path, "r+b") as f:
+                self._kbd = mmap.mmap(f.fileno(), 1)
+        self._kbd[0] = 0
+        self._kbd_since = None
 
     def _kill(self):
         """Stop the VM at once (SIGKILL) and note the virtual time."""

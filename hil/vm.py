@@ -39,17 +39,35 @@ _ROM_MAP = ("r = %r\n"
             " os.environ['VBOARD_ROM'] = '%%d:%%d' %% (ctypes.addressof(rom), len(d))\n")
 
 
-def command(*args, ctty=None, rom=None):
+# The Ctrl-C flag. The unix port raises KeyboardInterrupt straight from its
+# SIGINT handler (MICROPY_ASYNC_KBD_INTR), wherever the VM is: a Ctrl-C that
+# lands inside a garbage collection leaves the heap locked ("heap is locked",
+# then "FATAL: uncaught NLR"), which no ESP32 does: there a Ctrl-C is a
+# pending exception the VM raises between bytecodes. So while the VM runs
+# code, the supervisor (hil/vboard.py) sets this byte instead of sending the
+# SIGINT, and the virtual modules raise the KeyboardInterrupt at their next
+# safe point (vclock.poll). The hosting process maps the file MAP_SHARED
+# and hands its address over in VBOARD_KBD.
+_KBD_MAP = ("k = %r\n"
+            "if k:\n"
+            " import ctypes, mmap\n"
+            " with open(k, 'r+b') as f: kbd = mmap.mmap(f.fileno(), 1)\n"
+            " os.environ['VBOARD_KBD'] = '%%d' %% ctypes.addressof(ctypes.c_char.from_buffer(kbd))\n")
+
+
+def command(*args, ctty=None, rom=None, kbd=None):
     """argv that runs the unix port with `args`; with `ctty`, the process (a
     session leader: start it with start_new_session) first opens that tty so it
     becomes its controlling terminal and Ctrl-C on it raises SIGINT. With `rom`
     (a ROMFS partition image), that image is mapped outside the VM's heap and
     its address given in VBOARD_ROM (see _ROM_MAP); without the extension
-    module the bootstrap reads it into the heap instead."""
+    module the bootstrap reads it into the heap instead. With `kbd` (a file
+    of one byte), that byte is the VM's Ctrl-C flag (see _KBD_MAP)."""
     mod = _module_dir()
     if mod:
         code = ("import os, sys; t = %r; t and os.close(os.open(t, os.O_RDWR))\n" % (ctty,) +
                 _ROM_MAP % (str(rom) if rom else None,) +
+                _KBD_MAP % (str(kbd) if kbd else None,) +
                 "sys.path.insert(0, %r); import micropython_run\n"
                 "sys.exit(micropython_run.run_main(['micropython'] + sys.argv[1:]))" % (mod,))
         return [sys.executable, "-S", "-c", code, *args]

@@ -5,16 +5,15 @@
 #
 # Names mirror cbor2: dumps, loads, Tag (cbor2's CBORTag), CBORSimpleValue,
 # undefined, CBORError, CBORDecodeError, CBOREncodeError.
+#
+# The decoder lives in protocols/cbor_decoder.py and loads() and
+# decode_prefix() here import it when first called: a device encodes on every
+# wake but decodes only when a downlink arrives, and on MicroPython every
+# function a module defines costs heap from its import on (a function object
+# and its code's record), whether it runs or not.
 import struct
 import math
 import sys
-
-# MicroPython's dict does not keep insertion order; its OrderedDict does, so a
-# decoded map re-encodes to the same bytes on both interpreters.
-if sys.implementation.name == "micropython":
-    from collections import OrderedDict as _Map
-else:
-    _Map = dict
 
 try:
     from micropython import const
@@ -22,8 +21,7 @@ except ImportError:
     def const(x):
         return x
 
-_MAX_DEPTH = const(32)      # nesting cap for arrays, maps and tags on decode and encode
-_BREAK = const(0xFF)
+MAX_DEPTH = const(32)       # nesting cap for arrays, maps and tags on decode and encode
 _U64 = const(0xFFFFFFFFFFFFFFFF)
 _INF = float("inf")
 _NAN = float("nan")
@@ -274,8 +272,8 @@ class _Encoder:
         self.out = bytearray()
 
     def encode(self, obj, depth=0):
-        if depth > _MAX_DEPTH:
-            raise CBOREncodeError("nesting deeper than %d" % _MAX_DEPTH)
+        if depth > MAX_DEPTH:
+            raise CBOREncodeError("nesting deeper than %d" % MAX_DEPTH)
         out = self.out
         if obj is None:
             out.append(0xF6)
@@ -353,233 +351,19 @@ def dumps(obj, canonical=False):
     return bytes(enc.out)
 
 
-# ---------------------------------------------------------------- decoding
+# ---------------------------------------------------------------- decoding (protocols/cbor_decoder.py)
 
-def _half_to_float(h):
-    exp = (h >> 10) & 0x1F
-    mant = h & 0x3FF
-    if exp == 0:
-        val = math.ldexp(mant, -24)
-    elif exp == 31:
-        val = _INF if mant == 0 else _NAN
-    else:
-        val = math.ldexp(mant + 1024, exp - 25)
-    return -val if h & 0x8000 else val
-
-
-def _hashable(obj):
-    # Map keys must be hashable: arrays become tuples, as cbor2 does.
-    if isinstance(obj, list):
-        return tuple([_hashable(x) for x in obj])
-    if isinstance(obj, dict):
-        raise TypeError("a map cannot be a map key here")
-    if isinstance(obj, Tag):
-        return Tag(obj.tag, _hashable(obj.value))
-    return obj
-
-
-class _Decoder:
-    def __init__(self, data, max_depth):
-        self.data = data
-        self.end = len(data)
-        self.pos = 0
-        self.max_depth = max_depth
-
-    def fail(self, message, at=None):
-        return CBORDecodeError("%s at byte %d" % (message, self.pos if at is None else at))
-
-    def take(self, n):
-        start = self.pos
-        if n > self.end - start:
-            raise self.fail("need %d bytes, only %d remain" % (n, self.end - start))
-        self.pos = start + n
-        return self.data[start:start + n]
-
-    def byte(self):
-        if self.pos >= self.end:
-            raise self.fail("unexpected end of data")
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def argument(self, info, start):
-        if info < 24:
-            return info
-        if info == 24:
-            return self.byte()
-        if info == 25:
-            return struct.unpack(">H", self.take(2))[0]
-        if info == 26:
-            return struct.unpack(">I", self.take(4))[0]
-        if info == 27:
-            return struct.unpack(">Q", self.take(8))[0]
-        raise self.fail("reserved additional information %d" % info, start)
-
-    def decode(self, depth):
-        if depth > self.max_depth:
-            raise self.fail("nesting deeper than %d" % self.max_depth)
-        start = self.pos
-        ib = self.byte()
-        major = ib >> 5
-        info = ib & 0x1F
-        if major == 7:
-            return self.simple(info, start)
-        if info == 31:
-            return self.indefinite(major, start, depth)
-        n = self.argument(info, start)
-        if major == 0:
-            return n
-        if major == 1:
-            return -1 - n
-        if major == 2:
-            return bytes(self.take(n))
-        if major == 3:
-            return self.text(self.take(n), start)
-        if major == 4:
-            return self.array(n, start, depth)
-        if major == 5:
-            return self.map(n, start, depth)
-        return self.tag(n, start, depth)
-
-    def text(self, raw, start):
-        raw = bytes(raw)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeError:
-            text = None
-        if text is None or (_LAX_UTF8 and len(text) != len(raw) and not _utf8_valid(raw)):
-            raise self.fail("text string is not valid UTF-8", start)
-        return text
-
-    def check_count(self, n, per_item, start):
-        # Every item takes at least one byte: refuse a count the rest of the
-        # input cannot hold before allocating anything for it.
-        if n * per_item > self.end - self.pos:
-            raise self.fail("declared length %d exceeds the remaining input" % n, start)
-
-    def array(self, n, start, depth):
-        self.check_count(n, 1, start)
-        items = []
-        for _ in range(n):
-            items.append(self.decode(depth + 1))
-        return items
-
-    def map(self, n, start, depth):
-        self.check_count(n, 2, start)
-        result = _Map()
-        for _ in range(n):
-            self.map_entry(result, depth)
-        return result
-
-    def map_entry(self, result, depth):
-        at = self.pos
-        key = self.decode(depth + 1)
-        try:
-            key = _hashable(key)
-            hash(key)
-        except TypeError:
-            raise self.fail("map key is not hashable", at)
-        result[key] = self.decode(depth + 1)
-
-    def at_break(self):
-        if self.pos >= self.end:
-            raise self.fail("indefinite-length item has no break")
-        if self.data[self.pos] == _BREAK:
-            self.pos += 1
-            return True
-        return False
-
-    def indefinite(self, major, start, depth):
-        if major == 2 or major == 3:
-            return self.chunks(major, start)
-        if major == 4:
-            items = []
-            while not self.at_break():
-                items.append(self.decode(depth + 1))
-            return items
-        if major == 5:
-            result = _Map()
-            while not self.at_break():
-                self.map_entry(result, depth)
-            return result
-        raise self.fail("indefinite length is not allowed for major type %d" % major, start)
-
-    def chunks(self, major, start):
-        # Each text chunk must be valid UTF-8 by itself: a character cannot be
-        # split between chunks (RFC 8949 section 3.2.3).
-        parts = []
-        while not self.at_break():
-            at = self.pos
-            ib = self.byte()
-            if ib >> 5 != major or ib & 0x1F == 31:
-                raise self.fail("chunk of an indefinite-length string must be a definite string of the same type", at)
-            raw = self.take(self.argument(ib & 0x1F, at))
-            parts.append(bytes(raw) if major == 2 else self.text(raw, at))
-        if major == 2:
-            return b"".join(parts)
-        return "".join(parts)
-
-    def tag(self, number, start, depth):
-        value = self.decode(depth + 1)
-        problem = _check_tag_content(number, value)
-        if problem:
-            raise self.fail(problem, start)
-        if number == 2 or number == 3:
-            n = int.from_bytes(value, "big") if value else 0
-            return n if number == 2 else -1 - n
-        return Tag(number, value)
-
-    def simple(self, info, start):
-        if info < 20:
-            return CBORSimpleValue(info)
-        if info == 20:
-            return False
-        if info == 21:
-            return True
-        if info == 22:
-            return None
-        if info == 23:
-            return undefined
-        if info == 24:
-            v = self.byte()
-            if v < 32:
-                raise self.fail("simple value %d must use the one-byte form" % v, start)
-            return CBORSimpleValue(v)
-        if info == 25:
-            return _half_to_float(struct.unpack(">H", self.take(2))[0])
-        if info == 26:
-            return struct.unpack(">f", self.take(4))[0]
-        if info == 27:
-            return struct.unpack(">d", self.take(8))[0]
-        if info == 31:
-            raise self.fail("break outside an indefinite-length item", start)
-        raise self.fail("reserved additional information %d in major type 7" % info, start)
-
-
-def decode_prefix(data, offset=0, max_depth=_MAX_DEPTH):
+def decode_prefix(data, offset=0, max_depth=MAX_DEPTH):
     """Decode one item starting at data[offset]; return (value, offset after it).
 
     For reading a CBOR sequence or an item followed by other bytes. Raises only
     CBORDecodeError, with the byte offset, on malformed or truncated input.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise CBORDecodeError("input must be bytes, not " + type(data).__name__)
-    if type(offset) is not int or offset < 0 or offset > len(data):
-        raise CBORDecodeError("offset %r is outside the %d bytes of input" % (offset, len(data)))
-    dec = _Decoder(memoryview(data), max_depth)
-    dec.pos = offset
-    try:
-        value = dec.decode(0)
-    except CBORDecodeError:
-        raise
-    except Exception as e:
-        # Anything else (a RecursionError on a tiny stack, MemoryError on a tiny
-        # heap) still means this input cannot be decoded here: say so, and where.
-        raise CBORDecodeError("%s (%s) at byte %d" % (type(e).__name__, e, dec.pos))
-    return value, dec.pos
+    from protocols import cbor_decoder
+    return cbor_decoder.decode_prefix(data, offset, max_depth)
 
 
-def loads(data, allow_trailing=False, max_depth=_MAX_DEPTH):
+def loads(data, allow_trailing=False, max_depth=MAX_DEPTH):
     """Decode exactly one CBOR item from bytes and return it as Python values.
 
     Integers of any width (bignums via tags 2 and 3), byte and text strings,
@@ -592,7 +376,5 @@ def loads(data, allow_trailing=False, max_depth=_MAX_DEPTH):
     an indefinite-length text string on its own), tags 0 to 3 around the wrong
     type of content, maps as map keys, and two-byte simple values below 32.
     """
-    value, end = decode_prefix(data, 0, max_depth)
-    if end != len(data) and not allow_trailing:
-        raise CBORDecodeError("%d trailing bytes after the item at byte %d" % (len(data) - end, end))
-    return value
+    from protocols import cbor_decoder
+    return cbor_decoder.loads(data, allow_trailing, max_depth)

@@ -6,6 +6,7 @@
 # scaling is integer arithmetic on exact fractions; a float input is converted
 # once, by rounding half away from zero, so a value rounded to single
 # precision (as an ESP32 holds it) gives the same integer and the same bytes.
+import json
 import sys
 
 from protocols import cbor
@@ -43,7 +44,7 @@ class FieldError(FrameError):
 
 
 def _tuples(x):
-    # CBOR arrays back to the schema's tuples (a field's EXTRA nests one level).
+    # JSON arrays back to the schema's tuples (a field's EXTRA nests one level).
     return tuple(_tuples(v) if isinstance(v, list) else v for v in x)
 
 
@@ -63,7 +64,8 @@ def _from_table(kind_id, name):
     for _ in range(t[0]):
         n = t[p + 1]
         if (t[p] == kind_id) if name is None else (n == len(name) and t[p + 2:p + 2 + n] == name.encode()):
-            k = _tuples(cbor.decode_prefix(t, t[p + 2 + n] << 8 | t[p + 3 + n])[0])
+            start = t[p + 2 + n] << 8 | t[p + 3 + n]
+            k = _tuples(json.loads(t[start:t.find(b"\n", start)]))
             if _READ is not None:
                 _READ[key] = k
             return k

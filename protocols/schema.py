@@ -70,8 +70,11 @@
 # it by
 #     python -m protocols.schema --write-table
 # holds the constants below and the same kinds as one byte string (about
-# 2 KB, which a ROMFS image keeps in place), and protocols/frames.py reads one
+# 3 KB, which a ROMFS image keeps in place), and protocols/frames.py reads one
 # kind at a time out of it. tests/test_schema_table.py proves the two agree.
+# Each kind is JSON there, not CBOR: MicroPython's json parser is C, so
+# reading a kind costs no Python code, and a device that only encodes never
+# loads the CBOR decoder (protocols/cbor_decoder.py).
 
 try:
     from micropython import const
@@ -327,8 +330,9 @@ _TABLE_CONSTANTS = ("NAME", "UNIT", "TYPE", "NUM", "DEN", "LO", "HI", "ORIGIN", 
 def table_bytes(kinds=None):
     """KINDS as protocols/schema_table.py's TABLE: a count byte, an index of
     (id byte, name length byte, name, 2-byte big-endian offset) per kind, then
-    each kind as a CBOR array (id, name, direction, fields) at its offset."""
-    from protocols import cbor
+    each kind as compact JSON (an array: id, name, direction, fields) at its
+    offset, ended by a newline (JSON text never holds a raw one)."""
+    import json
     kinds = KINDS if kinds is None else kinds
     index_size = 1 + sum(4 + len(k[KIND_NAME].encode()) for k in kinds)
     index, records = bytearray([len(kinds)]), bytearray()
@@ -338,7 +342,7 @@ def table_bytes(kinds=None):
         if not (0 <= k[KIND_ID] < 256 and len(name) < 256 and offset < 65536):
             raise ValueError("schema: kind %s does not fit the table's index" % k[KIND_NAME])
         index += bytes([k[KIND_ID], len(name)]) + name + offset.to_bytes(2, "big")
-        records += cbor.dumps(k)
+        records += json.dumps(k, separators=(",", ":")).encode() + b"\n"
     return bytes(index + records)
 
 

@@ -156,7 +156,7 @@ GOOD = load_container("rfc8949/good.cbor")
 BAD = load_container("rfc8949/bad.cbor")
 
 # Well-formed and valid items this codec declines on purpose: it caps nesting at
-# 32 levels (protocols/cbor.py _MAX_DEPTH) and does not decode maps as map keys
+# 32 levels (protocols/cbor.py MAX_DEPTH) and does not decode maps as map keys
 # (a Python dict is not hashable). Both limits answer with CBORDecodeError.
 DECLINED = {
     "array: deeply-nested": "nesting deeper than the 32-level cap",

@@ -3,12 +3,14 @@
 # RTC memory (kept through deep sleep, soft and watchdog resets; lost at power
 # on): the cycle count, the uptime before this wake, cycles until the next
 # status frame, the crash streak (boots in a row that did not finish a
-# cycle), and the profile's own state (baselines, counts) as CBOR. Flash (kept through everything): the boot counter, written once per
-# reset, not per wake, to spare the flash.
+# cycle), and the profile's own state (baselines, counts) as JSON: the
+# parser is C, where CBOR would load the Python decoder on every wake for a
+# few dozen bytes (protocols/cbor.py says what that costs). Flash (kept
+# through everything): the boot counter, written once per reset, not per wake,
+# to spare the flash.
+import json
 import os
 import struct
-
-from protocols import cbor
 
 try:
     from micropython import const
@@ -16,7 +18,7 @@ except ImportError:
     def const(x):
         return x
 
-_MAGIC = b"CFs1"
+_MAGIC = b"CFs2"   # CFs1 held the profile state as CBOR: a wake after that firmware starts afresh
 _RTC_FORMAT = ">4sIQHB"   # magic, cycle, uptime ms, status countdown, crash streak
 _RTC_BYTES = const(2048)  # the ESP32 port's RTC user memory
 BOOT_PATH = "boot.dat"
@@ -44,8 +46,8 @@ class WakeState:
         profile = None
         if len(data) > size:
             try:
-                profile = cbor.loads(data[size:])
-            except cbor.CBORDecodeError:
+                profile = json.loads(data[size:])
+            except ValueError:
                 profile = None  # a profile state from another firmware: start afresh
         return cls(cycle, uptime_ms, status_in, streak, profile)
 
@@ -53,7 +55,7 @@ class WakeState:
         # Raises StateTooBig (after saving the rest) when the profile state does not fit.
         head = struct.pack(_RTC_FORMAT, _MAGIC, self.cycle & 0xFFFFFFFF, self.uptime_ms,
                            min(self.status_in, 0xFFFF), min(self.streak, 255))
-        blob = b"" if self.profile is None else cbor.dumps(self.profile)
+        blob = b"" if self.profile is None else json.dumps(self.profile).encode()
         if len(head) + len(blob) > _RTC_BYTES:
             rtc.memory(head)
             raise StateTooBig("profile state of %d bytes does not fit RTC memory" % len(blob))

@@ -12,10 +12,26 @@ TICKS_HALF = _TICKS_PERIOD // 2
 
 
 KBD_PENDING = [False]  # a Ctrl-C that arrived inside a flash operation
+
+
+def _kbd_flag():
+    # The supervisor's Ctrl-C flag (hil/vm.py _KBD_MAP says why), or None.
+    import os
+    addr = os.getenv("VBOARD_KBD")
+    if not addr:
+        return None
+    import uctypes
+    return uctypes.bytearray_at(int(addr), 1)
+
+
+KBD_FLAG = _kbd_flag()
 BALLAST = []  # heap held from the firmware (_vboot.py: VirtualBoard(free_heap=...))
 
 
 def _deliver_kbd():
+    if KBD_FLAG is not None and KBD_FLAG[0]:
+        KBD_FLAG[0] = 0
+        KBD_PENDING[0] = True
     if KBD_PENDING[0]:
         KBD_PENDING[0] = False
         raise KeyboardInterrupt
