@@ -6,13 +6,16 @@
 # Names mirror cbor2: dumps, loads, Tag (cbor2's CBORTag), CBORSimpleValue,
 # undefined, CBORError, CBORDecodeError, CBOREncodeError.
 #
-# The decoder lives in protocols/cbor_decoder.py and loads() and
-# decode_prefix() here import it when first called: a device encodes on every
-# wake but decodes only when a downlink arrives, and on MicroPython every
-# function a module defines costs heap from its import on (a function object
-# and its code's record), whether it runs or not.
+# On MicroPython every function and class a module defines costs heap from
+# its import on (a function object and its code's record), whether it runs or
+# not, and a device imports this module on every wake to encode frames:
+# arrays of integers, booleans, nulls and byte strings. So what a frame never
+# holds lives in modules this one imports when it first meets it: the decoder
+# (protocols/cbor_decoder.py: a device decodes only when a downlink arrives)
+# and floats, bignums, tags, simple values and undefined
+# (protocols/cbor_extras.py; Tag, CBORSimpleValue and undefined are still
+# read here, as cbor.Tag and so on, through the module's __getattr__).
 import struct
-import math
 import sys
 
 try:
@@ -44,58 +47,15 @@ class CBOREncodeError(CBORError):
     """The value cannot be written as CBOR."""
 
 
-class Tag:
-    """A tagged data item: tag number and its content (cbor2 calls this CBORTag)."""
-
-    def __init__(self, tag, value):
-        if type(tag) is not int or tag < 0 or tag > _U64:
-            raise CBOREncodeError("tag number must be an int in 0..2**64-1")
-        self.tag = tag
-        self.value = value
-
-    def __eq__(self, other):
-        return isinstance(other, Tag) and self.tag == other.tag and self.value == other.value
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
-    def __hash__(self):
-        return hash((self.tag, self.value))
-
-    def __repr__(self):
-        return "Tag(%d, %r)" % (self.tag, self.value)
+_EXTRAS = ("Tag", "CBORSimpleValue", "undefined")
 
 
-class CBORSimpleValue:
-    """A simple value other than false, true, null and undefined (0..19 and 32..255)."""
-
-    def __init__(self, value):
-        if type(value) is not int or value < 0 or value > 255 or 20 <= value <= 31:
-            raise CBOREncodeError("simple value must be 0..19 or 32..255")
-        self.value = value
-
-    def __eq__(self, other):
-        return isinstance(other, CBORSimpleValue) and self.value == other.value
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
-    def __hash__(self):
-        return hash(("simple", self.value))
-
-    def __repr__(self):
-        return "CBORSimpleValue(%d)" % self.value
-
-
-class _Undefined:
-    def __repr__(self):
-        return "undefined"
-
-    def __bool__(self):
-        return False
-
-
-undefined = _Undefined()
+def __getattr__(name):
+    # cbor.Tag, cbor.CBORSimpleValue, cbor.undefined: from protocols/cbor_extras.py, loaded now.
+    if name in _EXTRAS:
+        from protocols import cbor_extras
+        return getattr(cbor_extras, name)
+    raise AttributeError(name)
 
 
 # ---------------------------------------------------------------- encoding
@@ -119,141 +79,25 @@ def _head(out, major, n):
         out.extend(struct.pack(">Q", n))
 
 
-def _utf8_valid(b):
-    # RFC 3629 well-formed UTF-8 (the table in its section 4).
-    i = 0
-    n = len(b)
-    while i < n:
-        c = b[i]
-        if c < 0x80:
-            i += 1
-            continue
-        if 0xC2 <= c <= 0xDF:
-            need, lo, hi = 1, 0x80, 0xBF
-        elif c == 0xE0:
-            need, lo, hi = 2, 0xA0, 0xBF
-        elif c == 0xED:
-            need, lo, hi = 2, 0x80, 0x9F          # no surrogates
-        elif 0xE1 <= c <= 0xEF:
-            need, lo, hi = 2, 0x80, 0xBF
-        elif c == 0xF0:
-            need, lo, hi = 3, 0x90, 0xBF
-        elif 0xF1 <= c <= 0xF3:
-            need, lo, hi = 3, 0x80, 0xBF
-        elif c == 0xF4:
-            need, lo, hi = 3, 0x80, 0x8F          # nothing above U+10FFFF
-        else:
-            return False
-        if i + need >= n:                          # truncated sequence
-            return False
-        if not lo <= b[i + 1] <= hi:
-            return False
-        for j in range(i + 2, i + need + 1):
-            if not 0x80 <= b[j] <= 0xBF:
-                return False
-        i += need + 1
-    return True
-
-
 def _encode_text(obj):
     try:
         data = obj.encode("utf-8")
     except UnicodeError:
         raise CBOREncodeError("text contains a lone surrogate")
-    if _LAX_UTF8 and len(data) != len(obj) and not _utf8_valid(data):
-        raise CBOREncodeError("text contains a lone surrogate")
+    if _LAX_UTF8 and len(data) != len(obj):
+        from protocols.cbor_extras import utf8_valid
+        if not utf8_valid(data):
+            raise CBOREncodeError("text contains a lone surrogate")
     return data
 
 
-def _check_tag_content(number, value):
-    # Tags 0 to 3 have a fixed content type (RFC 8949 sections 3.4.1 to 3.4.3);
-    # return a complaint, or None when the content fits.
-    if number == 0:
-        if not isinstance(value, str):
-            return "tag 0 (date/time string) must enclose a text string"
-    elif number == 1:
-        if value is True or value is False or not isinstance(value, (int, float)):
-            return "tag 1 (epoch date/time) must enclose an integer or a float"
-    elif number == 2 or number == 3:
-        if not isinstance(value, (bytes, bytearray)):
-            return "bignum tag %d must enclose a byte string" % number
-    return None
-
-
-def _int_bytes(n):
-    # Big-endian magnitude with no leading zero bytes; MicroPython ints lack bit_length().
-    size = 1
-    while n >> (8 * size):
-        size += 1
-    return n.to_bytes(size, "big")
-
-
 def _encode_int(out, n):
-    if n >= 0:
-        if n <= _U64:
-            _head(out, 0, n)
-        else:
-            _head(out, 6, 2)
-            data = _int_bytes(n)
-            _head(out, 2, len(data))
-            out.extend(data)
+    m = n if n >= 0 else -1 - n
+    if m > _U64:
+        from protocols.cbor_extras import encode_bignum
+        encode_bignum(out, n)
     else:
-        m = -1 - n
-        if m <= _U64:
-            _head(out, 1, m)
-        else:
-            _head(out, 6, 3)
-            data = _int_bytes(m)
-            _head(out, 2, len(data))
-            out.extend(data)
-
-
-def _half_bits(x):
-    # The IEEE-754 binary16 bits of x when x converts to half precision
-    # without loss, else None. x is finite, non-zero and exact in single.
-    ax = -x if x < 0 else x
-    sign = 0x8000 if x < 0 else 0
-    if ax < 6.103515625e-05:                      # below the smallest normal half, 2**-14
-        m = ax * 16777216.0                       # 2**24: subnormal halves are m * 2**-24
-        if m == int(m) and m < 1024:
-            return sign | int(m)
-        return None
-    mant, exp = math.frexp(ax)                    # ax = mant * 2**exp, 0.5 <= mant < 1
-    e = exp + 14                                  # biased half exponent
-    if e > 30:
-        return None
-    m = (mant * 2.0 - 1.0) * 1024.0
-    if m != int(m):
-        return None
-    return sign | (e << 10) | int(m)
-
-
-def _encode_float(out, x):
-    if x != x:
-        out.extend(b"\xf9\x7e\x00")               # the canonical quiet NaN
-        return
-    if x == 0.0:
-        out.extend(b"\xf9\x80\x00" if math.copysign(1.0, x) < 0 else b"\xf9\x00\x00")
-        return
-    if x == _INF or x == -_INF:
-        out.extend(b"\xf9\x7c\x00" if x > 0 else b"\xf9\xfc\x00")
-        return
-    try:
-        single = struct.pack(">f", x)
-        exact_single = struct.unpack(">f", single)[0] == x
-    except (OverflowError, ValueError):
-        exact_single = False
-    if exact_single:
-        h = _half_bits(x)
-        if h is not None:
-            out.append(0xF9)
-            out.extend(struct.pack(">H", h))
-            return
-        out.append(0xFA)
-        out.extend(single)
-        return
-    out.append(0xFB)
-    out.extend(struct.pack(">d", x))
+        _head(out, 0 if n >= 0 else 1, m)
 
 
 def _sort_key_bytewise(item):
@@ -281,12 +125,11 @@ class _Encoder:
             out.append(0xF5)
         elif obj is False:
             out.append(0xF4)
-        elif obj is undefined:
-            out.append(0xF7)
         elif isinstance(obj, int):
             _encode_int(out, obj)
         elif isinstance(obj, float):
-            _encode_float(out, obj)
+            from protocols.cbor_extras import encode_float
+            encode_float(out, obj)
         elif isinstance(obj, str):
             data = _encode_text(obj)
             _head(out, 3, len(data))
@@ -302,20 +145,9 @@ class _Encoder:
                 self.encode(item, depth + 1)
         elif isinstance(obj, dict):
             self._encode_map(obj, depth)
-        elif isinstance(obj, Tag):
-            problem = _check_tag_content(obj.tag, obj.value)
-            if problem:
-                raise CBOREncodeError(problem)
-            _head(out, 6, obj.tag)
-            self.encode(obj.value, depth + 1)
-        elif isinstance(obj, CBORSimpleValue):
-            if obj.value < 20:
-                out.append(0xE0 | obj.value)
-            else:
-                out.append(0xF8)
-                out.append(obj.value)
         else:
-            raise CBOREncodeError("cannot encode a value of type " + type(obj).__name__)
+            from protocols import cbor_extras
+            cbor_extras.encode_other(self, obj, depth)
 
     def _encode_map(self, obj, depth):
         _head(self.out, 5, len(obj))

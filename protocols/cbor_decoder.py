@@ -6,8 +6,8 @@ import struct
 import math
 import sys
 
-from protocols.cbor import (MAX_DEPTH, CBORDecodeError, CBORSimpleValue, Tag, undefined,
-                            _INF, _NAN, _LAX_UTF8, _check_tag_content, _utf8_valid)
+from protocols.cbor import MAX_DEPTH, CBORDecodeError, _INF, _NAN, _LAX_UTF8
+from protocols.cbor_extras import CBORSimpleValue, Tag, undefined, check_tag_content, utf8_valid
 
 try:
     from micropython import const
@@ -116,7 +116,7 @@ class _Decoder:
             text = raw.decode("utf-8")
         except UnicodeError:
             text = None
-        if text is None or (_LAX_UTF8 and len(text) != len(raw) and not _utf8_valid(raw)):
+        if text is None or (_LAX_UTF8 and len(text) != len(raw) and not utf8_valid(raw)):
             raise self.fail("text string is not valid UTF-8", start)
         return text
 
@@ -190,7 +190,7 @@ class _Decoder:
 
     def tag(self, number, start, depth):
         value = self.decode(depth + 1)
-        problem = _check_tag_content(number, value)
+        problem = check_tag_content(number, value)
         if problem:
             raise self.fail(problem, start)
         if number == 2 or number == 3:

@@ -13,11 +13,11 @@ import time
 
 import machine
 
-from runtime import config as configfile
 from runtime import board as boardfile
-from runtime import profile as profiles
 from runtime import state
 from runtime.log import Log
+from runtime.modules import forget
+from runtime import profile as profiles
 from runtime.queue import FlashQueue
 from runtime.scheduler import Scheduler, WDT_TIMEOUT_MS
 from runtime import transport as transports
@@ -49,9 +49,15 @@ class App:
             self.log.info("boot %d, reset cause %d" % (self.boot_count, self.reset_cause))
         self.wake.streak += 1
         self.save_wake()
+        from runtime import config as configfile
         self.config, problems, self.provisioned = configfile.load(self.board)
         for p in problems:
             self.log.error("config: " + p)
+        if self.config["sleep"] == "deep":
+            # read once per boot: its checks leave their heap to the cycle
+            # (a config or setting downlink imports it again)
+            configfile = None
+            forget("runtime.config")
         self.queue = FlashQueue("queue", max_segments=self.config["queue_segments"])
         self.wdt = None
         self.sensors = None
@@ -127,6 +133,7 @@ class App:
     def unprovisioned(self):
         # Status frames every minute until a config with a valid identity
         # appears (written over USB by a technician), then a reset into it.
+        from runtime import config as configfile
         scheduler = Scheduler(self)
         while True:
             print("unprovisioned: waiting for provisioning (config.json)")

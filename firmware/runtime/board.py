@@ -4,10 +4,11 @@ import json
 
 PATH = "board.json"
 
-# What the board file carries for people and for the host (citations, notes,
-# the virtual board's models): no firmware reads them, and the board dict
-# lives through the whole wake, so they are dropped on load (a third of its heap).
-_HOST_ONLY = ("description", "source", "notes", "virtual")
+# What of the board file the firmware reads. The rest is for people and for
+# the host (citations, notes, flash layout, the virtual board's models); the
+# board dict lives through the whole wake, so the rest is dropped on load
+# (more than half of its heap).
+_FIRMWARE_KEYS = ("name", "chip", "pins", "buses", "radios", "sensors", "defaults")
 
 
 def load(path=PATH):
@@ -20,8 +21,7 @@ def load(path=PATH):
         return {}
     if not isinstance(board, dict):
         return board
-    for key in _HOST_ONLY:
-        board.pop(key, None)
+    board = {k: board[k] for k in _FIRMWARE_KEYS if k in board}
     for spec in board.get("pins", {}).values():
         if isinstance(spec, dict):
             spec.pop("note", None)

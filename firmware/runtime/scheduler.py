@@ -10,7 +10,6 @@ import machine
 
 from protocols import frames as wire
 from protocols import schema_table as S
-from runtime import config as configfile
 from runtime import status
 from runtime.watchdog import Watchdog
 
@@ -142,6 +141,7 @@ class Scheduler:
     def apply_config(self, fields):
         # Interval and thresholds into config.json (checked, written atomically)
         # and into the running config; "ok" or "invalid".
+        from runtime import config as configfile   # under deep sleep the boot let it go (runtime/app.py)
         ctx = self.ctx
         try:
             with open(configfile.PATH) as f:

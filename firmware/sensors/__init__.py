@@ -36,17 +36,7 @@ def limits(config, defaults):
 
 
 def forget(name):
-    # Let the module called name ("sensors.ld2410") go, with its functions and
-    # classes: under deep sleep an application reads each chip once per boot,
-    # so a driver done with leaves its heap to the next one and to the send.
-    # The caller drops its own references to the driver first.
-    import sys
-    if sys.modules.pop(name, None) is None:
-        return
-    pkg, _, leaf = name.rpartition(".")
-    parent = sys.modules.get(pkg)
-    if parent is not None:
-        try:
-            delattr(parent, leaf)   # the import set it on its package too
-        except AttributeError:
-            pass
+    # runtime.modules.forget, under the applications' name: a driver done with
+    # goes (imported at the call, so the drivers run without the runtime).
+    from runtime.modules import forget as drop
+    drop(name)

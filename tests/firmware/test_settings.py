@@ -188,6 +188,7 @@ import gc, sys
 sys.path.insert(0, 'firmware')
 import tests.apps.steps
 import runtime.app, runtime.scheduler, apps.smart_toilet
+import runtime.config   # a deep-sleep wake drops it after boot (runtime/app.py); the downlink's cost is the setting code's
 setting_modules = ('protocols.setting_names', 'protocols.settings', 'runtime.setting')
 print('loaded', [m for m in setting_modules if m in sys.modules])
 gc.collect()
