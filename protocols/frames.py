@@ -49,7 +49,10 @@ def _tuples(x):
 
 
 # The fleet decodes frame after frame: there (CPython) each kind is read out
-# of the table once and kept; a device keeps none (heap over time).
+# of the table once, as the schema's tuples, and kept. A device keeps none
+# (heap over time) and reads the lists as they come: frames index a kind's
+# fields alike either way, and a copy into tuples at the encode of each frame
+# was the wake's heap peak.
 _READ = None if sys.implementation.name == "micropython" else {}
 
 
@@ -60,14 +63,15 @@ def _from_table(kind_id, name):
     if _READ and key in _READ:
         return _READ[key]
     t = S.TABLE
+    want = None if name is None else name.encode()
     p = 1
     for _ in range(t[0]):
         n = t[p + 1]
-        if (t[p] == kind_id) if name is None else (n == len(name) and t[p + 2:p + 2 + n] == name.encode()):
+        if (t[p] == kind_id) if want is None else (n == len(want) and t[p + 2:p + 2 + n] == want):
             start = t[p + 2 + n] << 8 | t[p + 3 + n]
-            k = _tuples(json.loads(t[start:t.find(b"\n", start)]))
+            k = json.loads(t[start:t.find(b"\n", start)])
             if _READ is not None:
-                _READ[key] = k
+                k = _READ[key] = _tuples(k)
             return k
         p += 4 + n
     return None
