@@ -226,11 +226,7 @@ class _Decoder:
 
 
 def decode_prefix(data, offset=0, max_depth=MAX_DEPTH):
-    """Decode one item starting at data[offset]; return (value, offset after it).
-
-    For reading a CBOR sequence or an item followed by other bytes. Raises only
-    CBORDecodeError, with the byte offset, on malformed or truncated input.
-    """
+    """protocols.cbor.decode_prefix: one item from data[offset]; (value, offset after it)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise CBORDecodeError("input must be bytes, not " + type(data).__name__)
     if type(offset) is not int or offset < 0 or offset > len(data):
@@ -249,18 +245,7 @@ def decode_prefix(data, offset=0, max_depth=MAX_DEPTH):
 
 
 def loads(data, allow_trailing=False, max_depth=MAX_DEPTH):
-    """Decode exactly one CBOR item from bytes and return it as Python values.
-
-    Integers of any width (bignums via tags 2 and 3), byte and text strings,
-    arrays (lists), maps (dicts; array keys become tuples), Tag, CBORSimpleValue,
-    False/True/None/undefined and floats of every width, including
-    indefinite-length items. Bytes after the item are an error unless
-    allow_trailing is true. Raises CBORDecodeError naming the byte offset for any
-    malformed, truncated or over-deep input; nothing else escapes. Beyond
-    well-formedness it also rejects text that is not strict UTF-8 (each chunk of
-    an indefinite-length text string on its own), tags 0 to 3 around the wrong
-    type of content, maps as map keys, and two-byte simple values below 32.
-    """
+    """protocols.cbor.loads, which says what it decodes and refuses."""
     value, end = decode_prefix(data, 0, max_depth)
     if end != len(data) and not allow_trailing:
         raise CBORDecodeError("%d trailing bytes after the item at byte %d" % (len(data) - end, end))

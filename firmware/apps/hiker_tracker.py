@@ -25,7 +25,6 @@
 #
 # Positions stay integers of 1e-5 degree from the NMEA text to the frame
 # (sent with the frame codec's raw mode), never a float.
-import asyncio
 import time
 
 import machine
@@ -33,6 +32,7 @@ import machine
 from runtime import board as boardfile
 from runtime import status
 from runtime.profile import thresholds as profile_thresholds
+from runtime.tasks import sleep_ms
 from sensors import forget
 
 DEFAULTS = {
@@ -145,7 +145,7 @@ class Sensors:
             if sos_check and not sos and self.button is not None and self.button.is_down():
                 sos = await self._long_press(progress)
             progress("gnss")
-            await asyncio.sleep_ms(50)
+            await sleep_ms(50)
             waited += 50
         return fix, sos
 

@@ -111,7 +111,7 @@ class Sensors:
 
     async def _window(self, progress):
         # (mean, min, max) kPa over the window; raises the first sensor error.
-        import asyncio
+        from runtime.tasks import sleep_ms
         n = 0
         total = 0.0
         lo = hi = None
@@ -129,7 +129,7 @@ class Sensors:
             hi = p if hi is None or p > hi else hi
             progress("pressure")
             if i + 1 < samples:
-                await asyncio.sleep_ms(self.t["sample_ms"])
+                await sleep_ms(self.t["sample_ms"])
         return total / n, lo, hi
 
     async def read(self, progress):

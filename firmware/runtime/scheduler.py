@@ -1,7 +1,6 @@
 # One wake of the board: sample, let the profile decide, queue the frames,
-# send what the transport takes, then sleep. Runs under asyncio, with the
-# watchdog task feeding only while the cycle's steps move on.
-import asyncio
+# send what the transport takes, then sleep. Runs as a task of runtime/tasks.py
+# beside the watchdog's feeder, which feeds only while the cycle's steps move on.
 import binascii
 import json
 import time
@@ -11,6 +10,7 @@ import machine
 from protocols import frames as wire
 from protocols import schema_table as S
 from runtime import status
+from runtime import tasks
 from runtime.watchdog import Watchdog
 
 try:
@@ -83,7 +83,7 @@ class Scheduler:
                 if not sent:
                     return False
                 queue.ack(seq)
-                await asyncio.sleep_ms(0)
+                await tasks.sleep_ms(0)
 
     # ---- downlinks: decoded with the shared schema, answered through the queue
 
@@ -167,24 +167,20 @@ class Scheduler:
         return "ok"
 
     async def cycle(self):
-        feeder = asyncio.create_task(self.watchdog.run())
-        try:
-            if self.status_due():
-                self.send_status()
-            await self.sample()
-            await self.transmit()
-            if self.ctx.profile is not None:
-                # downlinks taken while sending (an alarm_ack) change the profile's state too
-                self.ctx.wake.profile = self.ctx.profile.save()
-            self.progress("done")
-        finally:
-            feeder.cancel()
+        if self.status_due():
+            self.send_status()
+        await self.sample()
+        await self.transmit()
+        if self.ctx.profile is not None:
+            # downlinks taken while sending (an alarm_ack) change the profile's state too
+            self.ctx.wake.profile = self.ctx.profile.save()
+        self.progress("done")
 
     def run_transmit(self):
-        asyncio.run(self.transmit())
+        tasks.run(self.transmit())
 
     def run_cycle(self):
-        asyncio.run(self.cycle())
+        tasks.run(self.cycle(), self.watchdog.run())
         self.cycles += 1
         self.ctx.wake.cycle += 1
         self.ctx.wake.streak = 0

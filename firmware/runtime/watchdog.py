@@ -3,7 +3,7 @@
 # the last feed. A task that hangs (awaits forever, or spins without yielding)
 # stops the progress, the watchdog is not fed, and the board resets with
 # reset_cause() == WDT_RESET, which the next status frame reports.
-import asyncio
+from runtime.tasks import sleep_ms
 
 try:
     from micropython import const
@@ -37,4 +37,4 @@ class Watchdog:
             if self.moved and self.wdt is not None:
                 self.wdt.feed()
             self.moved = False
-            await asyncio.sleep_ms(period)
+            await sleep_ms(period)

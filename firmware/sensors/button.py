@@ -9,10 +9,11 @@
 # The IRQ handler only stores ticks (no allocation): on the ESP32 it may run
 # as a hard interrupt. The pin is passed in, configured by the caller
 # (machine.Pin(gpio, Pin.IN, pull)), with its active level.
-import asyncio
 import time
 
 import machine
+
+from runtime.tasks import sleep_ms
 
 try:
     from micropython import const
@@ -83,4 +84,4 @@ class Button:
                     return True
             if progress is not None:
                 progress("button")
-            await asyncio.sleep_ms(_POLL_MS)
+            await sleep_ms(_POLL_MS)

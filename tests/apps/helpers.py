@@ -11,8 +11,9 @@ IDENTITY = {
     "dev_eui": "70b3d57ed0000001", "join_eui": "70b3d57ed0000000",
     "app_key": "00112233445566778899aabbccddeeff", "device_key": "ab" * 32,
 }
-# Drivers only, no main.py: the board stays at the REPL for board.exec.
-DRIVERS = {"firmware/sensors": "/sensors", "protocols": "/lib/protocols"}
+# Drivers only (and runtime/tasks.py, which a driver that waits awaits), no
+# main.py: the board stays at the REPL for board.exec.
+DRIVERS = {"firmware/sensors": "/sensors", "firmware/runtime": "/runtime", "protocols": "/lib/protocols"}
 
 
 def config(profile, **settings):

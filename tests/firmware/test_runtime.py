@@ -99,13 +99,14 @@ def test_provisioned_board_cycles_through_deep_sleep(board):
 
 
 HANGING_PROFILE = """
-import asyncio
 from runtime.profile import Profile, Sensors as Base
+from runtime.tasks import sleep_ms
 
 
 class Sensors(Base):
     async def read(self, progress):
-        await asyncio.Event().wait()   # a sensor that never answers
+        while True:   # a sensor that never answers
+            await sleep_ms(1000)
 """
 
 
@@ -121,7 +122,7 @@ def test_hung_task_resets_the_board_and_status_reports_watchdog(board):
 
 
 def test_crashing_profile_sleeps_instead_of_looping(board):
-    crashing = HANGING_PROFILE.replace("await asyncio.Event().wait()   # a sensor that never answers",
+    crashing = HANGING_PROFILE.replace("while True:   # a sensor that never answers\n            await sleep_ms(1000)",
                                        "raise OSError(19)   # the sensor is gone")
     install(board, PROVISIONED, {"/apps/__init__.py": "", "/apps/parking_bay.py": crashing})
     next_status(board)
