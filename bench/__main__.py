@@ -12,6 +12,7 @@ SECTIONS = [
     ("radio: airtime and duty cycle per frame kind", "bench.radio"),
     ("runtime: a wake cycle on the virtual board", "bench.runtime"),
     ("applications: heap, awake time and frames per profile", "bench.apps"),
+    ("32-bit: the heap a wake's imports keep, 64-bit unix port against MicroPython's 32-bit webassembly port", "bench.wasm32"),
     ("fleet: ingest throughput and page latency", "bench.ingest"),
 ]
 
