@@ -38,7 +38,8 @@ class Profile:
         return []
 
     def save(self):
-        # State to keep through deep sleep (CBOR-encodable, small: RTC memory
+        # State to keep through deep sleep (JSON-encodable: lists, dicts with
+        # text keys, numbers, booleans, None; small: RTC memory
         # holds 2 KB in all), or None.
         return None
 
