@@ -11,6 +11,7 @@ SECTIONS = [
     ("wire: frame codec speed and sizes", "bench.wire"),
     ("radio: airtime and duty cycle per frame kind", "bench.radio"),
     ("runtime: a wake cycle on the virtual board", "bench.runtime"),
+    ("census: what a runtime wake's heap holds at deep sleep", "bench.census"),
     ("applications: heap, awake time and frames per profile", "bench.apps"),
     ("32-bit: the heap a wake's imports keep, 64-bit unix port against MicroPython's 32-bit webassembly port", "bench.wasm32"),
     ("fleet: ingest throughput and page latency", "bench.ingest"),
