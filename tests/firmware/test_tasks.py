@@ -45,7 +45,7 @@ def test_main_runs_to_its_end_beside_a_background_task(micropython):
     feeds = log.count(("feed",))
     assert 3 <= feeds <= 7            # every 20 ms through main's 90 ms
     assert log[0] == ("main", 0) and log[1] == ("feed",)   # both start at once, main first
-    assert 85 <= int(lines["took"]) < 400
+    assert 85 <= int(lines["took"]) < 3000   # real time: a loaded host only makes it longer
     assert lines["closed"] == "[True]"   # the feeder is closed when main ends
 
 
