@@ -6,14 +6,22 @@ heap than an ESP32 would spend on the same wake. MicroPython's own
 WebAssembly port is a 32-bit build (4-byte pointers, 16-byte GC blocks, as on
 an ESP32) and mounts a ROMFS image as the ESP32 maps one, outside the heap;
 it is published on the npm registry (@micropython/micropython-webassembly-pyscript,
-pinned below) and runs under Node.js. The whole wake cannot run there: its
-asyncio has no run(), it has no littlefs, and the virtual board's machine
-modules need the unix port. But the largest part of a wake's heap is what its
-imports keep (function objects, code records, classes, module dicts, qstrs),
-and that runs anywhere: this section imports the modules a runtime wake
-imports, from the same ROMFS image, in both VMs, and prints the heap each
-keeps and their ratio, the factor that turns the unix port's import share
-of bench.runtime's figure into a 32-bit one.
+pinned below) and runs under Node.js.
+
+A whole wake cannot be measured there: that port collects garbage only
+between two calls into the VM (its gc.collect() inside a call only marks a
+collection as due: the VM cannot see the pointers WebAssembly keeps in its
+own locals), so within one wake nothing is ever freed and its heap is the sum
+of every allocation. But the largest part of a wake's heap is what its
+imports keep (function objects, code records, classes, module dicts, qstr
+pools), and that can be measured with a collection before and after, each
+its own call. So this section imports, from the same ROMFS image in both
+VMs, the modules a deep-sleep wake holds at its peak: the runtime
+(runtime.app and what it imports) and, for each profile, its application and
+drivers; and prints the heap each set keeps and the ratio, the factor that
+turns the unix port's import share of bench.runtime's and bench.apps' figures
+into a 32-bit one. `machine` is a stand-in in both VMs (the firmware's
+modules only read its constants at import).
 
 Needs node and npm (`npm pack` fetches the pinned package into build/wasm32
 once); without them the section says so and measures nothing.
@@ -32,28 +40,61 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "wasm32"
 PACKAGE = "@micropython/micropython-webassembly-pyscript@1.28.0-6"
 
-# What a deep-sleep runtime wake imports (bench.runtime), less the modules
-# that need the board's machine module (scheduler, status, transport, app,
-# profile): those are present in the unix port's virtual board only.
-MODULES = ("runtime.board", "runtime.state", "runtime.log", "runtime.modules", "runtime.config",
-           "runtime.queue", "protocols.cbor", "protocols.schema_table", "protocols.scaling",
-           "protocols.frames", "runtime.version", "runtime.tasks", "runtime.watchdog")
-# A downlink's: the decoder and the rarer CBOR items.
-DOWNLINK = ("protocols.cbor_decoder", "protocols.cbor_extras")
+# What a deep-sleep wake holds when its peak comes (the sensor read): the
+# runtime (runtime.app imports the rest), then each profile's application and
+# drivers (bench.apps: where the peak is); and a downlink's decoders.
+RUNTIME = ("runtime.app",)
+PROFILES = {
+    "parking_bay": ("apps.parking_bay", "sensors.hw", "sensors.qmc5883l"),
+    "rodent_station": ("apps.rodent_station", "sensors.hw", "sensors.digital"),
+    "smart_toilet": ("apps.smart_toilet", "sensors.hw", "sensors.digital", "sensors.ld2410",
+                     "sensors.ads1115", "sensors.vl53l0x"),
+    "water_main": ("apps.water_main", "radio.modbus", "sensors.flowmeter"),
+    "hiker_tracker": ("apps.hiker_tracker", "sensors.button", "sensors.axp192", "sensors.hw", "sensors.gnss"),
+}
+DOWNLINK = ("protocols.cbor_decoder", "protocols.cbor_extras", "protocols.frame_decoder", "runtime.downlink")
 
-# Imports the modules in order and prints the heap they keep, after the C
-# modules they use are loaded (the same in both VMs).
-_SCRIPT = """
-import gc, sys, json, struct, binascii, os
+# The ESP32 port's `machine` as far as the firmware's modules read it at import.
+_MACHINE = """
+PWRON_RESET = 1
+DEEPSLEEP_RESET = 4
+class Pin:
+    IN = 1
+    OUT = 3
+    OPEN_DRAIN = 7
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+class ADC:
+    ATTN_0DB = 0
+    ATTN_2_5DB = 1
+    ATTN_6DB = 2
+    ATTN_11DB = 3
+"""
+# Imports each set in turn and prints the heap it keeps, after the C modules
+# they use and the stand-in machine are loaded (the same in both VMs). The
+# node script runs each part (split at "# --") as a call of its own, so the
+# webassembly port collects between them; the unix port runs the parts as
+# one script, its gc.collect() collecting at once.
+_PRELUDE = """
+import gc, sys, json, struct, binascii, os, time, math
+sys.path[:] = [%r]
+import fakemachine
+sys.modules["machine"] = fakemachine
 sys.path[:] = ["/rom", "/rom/lib", ".frozen"]
-def kept(mods):
-    gc.collect()
-    a = gc.mem_alloc()
-    for m in mods:
-        __import__(m)
-    gc.collect()
-    return gc.mem_alloc() - a
-print("KEPT", kept(%r), kept(%r))
+kept = []
+"""
+_SET = """# --
+gc.collect()
+# --
+a = gc.mem_alloc()
+for m in %r:
+    __import__(m)
+# --
+gc.collect()
+# --
+kept.append(gc.mem_alloc() - a)
 """
 _UNIX_MOUNT = """
 import os, vfs, uctypes
@@ -66,7 +107,11 @@ import fs from "fs";
 const romfs = new Uint8Array(fs.readFileSync(process.argv[2]));
 const mp = await loadMicroPython({heapsize: 512 * 1024, romfs,
     stdout: (s) => process.stdout.write(s + "\\n"), stderr: (s) => process.stderr.write(s + "\\n")});
-mp.runPython(fs.readFileSync(process.argv[3], "utf8"));
+mp.FS.mkdir("/stub");
+mp.FS.writeFile("/stub/fakemachine.py", fs.readFileSync("stub/fakemachine.py"));
+for (const part of fs.readFileSync(process.argv[3], "utf8").split("# --\\n")) {
+    mp.runPython(part);
+}
 """
 
 
@@ -93,19 +138,35 @@ def _kept(out):
     return [int(x) for x in line[0].split()[1:]]
 
 
-def measure(work, rom):
-    """{vm: [heap the wake's imports keep, a downlink's on top]} for both VMs, bytes."""
+def _script(stub, sets):
+    return _PRELUDE % stub + "".join(_SET % (list(mods),) for mods in sets) + 'print("KEPT", *kept)\n'
+
+
+def _both(work, sets):
+    """[heap each set keeps, in turn] on (the unix port, the webassembly port)."""
     from hil import vm
-    script = _SCRIPT % (list(MODULES), list(DOWNLINK))
-    (work / "imports.py").write_text(script)
-    (work / "imports_unix.py").write_text(_UNIX_MOUNT + script)
-    (work / "fw.rom").write_bytes(rom)
+    (work / "imports_unix.py").write_text(_UNIX_MOUNT + _script(str(work / "stub"), sets))
+    (work / "imports.py").write_text(_script("/stub", sets))
     unix = subprocess.run(vm.command(str(work / "imports_unix.py"), rom=work / "fw.rom"),
                           capture_output=True, text=True, env=vm.env(), timeout=60)
     wasm = subprocess.run(["node", "imports.mjs", "fw.rom", "imports.py"], cwd=work,
                           capture_output=True, text=True, timeout=120)
-    return {"unix port, 64-bit": _kept(unix.stdout + unix.stderr),
-            "webassembly port, 32-bit": _kept(wasm.stdout + wasm.stderr)}
+    return _kept(unix.stdout + unix.stderr), _kept(wasm.stdout + wasm.stderr)
+
+
+def measure(work, rom):
+    """{name: (64-bit bytes, 32-bit bytes)} kept by the runtime's imports, by
+    each profile's on top of them, and by a downlink's on top of the runtime's."""
+    (work / "fw.rom").write_bytes(rom)
+    (work / "stub").mkdir(exist_ok=True)
+    (work / "stub" / "fakemachine.py").write_text(_MACHINE)
+    out = {}
+    u, w = _both(work, [RUNTIME, DOWNLINK])
+    out["runtime"], out["downlink"] = (u[0], w[0]), (u[1], w[1])
+    for name, mods in PROFILES.items():
+        u, w = _both(work, [RUNTIME, mods])
+        out[name] = (u[1], w[1])
+    return out
 
 
 def main(argv=None):
@@ -117,16 +178,21 @@ def main(argv=None):
     from hil.board import build_romfs
     import contextlib
     with contextlib.redirect_stdout(io.StringIO()):
-        rom = build_romfs(exclude=("apps",))[0]
+        rom = build_romfs()[0]
     rows = measure(work, rom)
-    print("heap kept by importing a runtime wake's modules from one ROMFS image (%d modules; %s)"
-          % (len(MODULES), PACKAGE))
-    print("  %-26s %12s %16s" % ("VM", "wake's", "+ a downlink's"))
-    for name, (wake, down) in rows.items():
-        print("  %-26s %10d B %14d B" % (name, wake, down))
-    (w64, d64), (w32, d32) = rows.values()
-    print("  32-bit / 64-bit: %.2f for the wake's imports, %.2f for a downlink's" % (w32 / w64, d32 / d64))
-    print("  (qstr pools grow by doubling in both, so a module alone compares badly: the set is measured)")
+    run64, run32 = rows["runtime"]
+    print("heap kept by the imports a deep-sleep wake holds at its peak, from one ROMFS image (%s)" % PACKAGE)
+    print("  %-16s %18s %18s %8s" % ("", "unix port, 64-bit", "wasm port, 32-bit", "32/64"))
+    print("  %-16s %16d B %16d B %8.2f" % ("runtime", run64, run32, run32 / run64))
+    for name in PROFILES:
+        p64, p32 = rows[name]
+        print("  %-16s %16d B %16d B %8.2f   (runtime + profile: %.2f)"
+              % ("+ " + name, p64, p32, p32 / p64, (run32 + p32) / (run64 + p64)))
+    d64, d32 = rows["downlink"]
+    print("  %-16s %16d B %16d B %8.2f" % ("+ a downlink's", d64, d32, d32 / d64))
+    print("  (runtime: runtime.app and what it imports; a profile: its application and drivers; a downlink:")
+    print("  the decoders. The wasm port collects only between calls into it, so each set is measured")
+    print("  between collections made there; qstr pools grow by doubling in both, so sets, not modules.)")
     print("  (measured in %.0f s)" % (time.perf_counter() - started))
 
 

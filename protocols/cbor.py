@@ -13,8 +13,9 @@
 # holds lives in modules this one imports when it first meets it: the decoder
 # (protocols/cbor_decoder.py: a device decodes only when a downlink arrives)
 # and floats, bignums, tags, simple values and undefined
-# (protocols/cbor_extras.py; Tag, CBORSimpleValue and undefined are still
-# read here, as cbor.Tag and so on, through the module's __getattr__).
+# (protocols/cbor_extras.py). Tag, CBORSimpleValue, undefined and
+# CBORDecodeError are still read here, as cbor.Tag and so on, through the
+# module's __getattr__.
 import struct
 import sys
 
@@ -26,8 +27,6 @@ except ImportError:
 
 MAX_DEPTH = const(32)       # nesting cap for arrays, maps and tags on decode and encode
 _U64 = const(0xFFFFFFFFFFFFFFFF)
-_INF = float("inf")
-_NAN = float("nan")
 
 # CPython's UTF-8 codec rejects overlong forms, surrogates and code points above
 # U+10FFFF; MicroPython's accepts them (and will encode a lone surrogate), so
@@ -39,10 +38,6 @@ class CBORError(Exception):
     """Base class of every error this codec raises."""
 
 
-class CBORDecodeError(CBORError):
-    """The input is not well-formed CBOR, or exceeds a decoding limit; the message names the byte offset."""
-
-
 class CBOREncodeError(CBORError):
     """The value cannot be written as CBOR."""
 
@@ -51,10 +46,14 @@ _EXTRAS = ("Tag", "CBORSimpleValue", "undefined")
 
 
 def __getattr__(name):
-    # cbor.Tag, cbor.CBORSimpleValue, cbor.undefined: from protocols/cbor_extras.py, loaded now.
+    # cbor.Tag, cbor.CBORSimpleValue, cbor.undefined: from protocols/cbor_extras.py,
+    # and cbor.CBORDecodeError from protocols/cbor_decoder.py, loaded now.
     if name in _EXTRAS:
         from protocols import cbor_extras
         return getattr(cbor_extras, name)
+    if name == "CBORDecodeError":
+        from protocols import cbor_decoder
+        return cbor_decoder.CBORDecodeError
     raise AttributeError(name)
 
 

@@ -6,7 +6,7 @@
 import math
 import struct
 
-from protocols.cbor import CBOREncodeError, _INF, _head
+from protocols.cbor import CBOREncodeError, _head
 
 try:
     from micropython import const
@@ -15,6 +15,8 @@ except ImportError:
         return x
 
 _U64 = const(0xFFFFFFFFFFFFFFFF)
+_INF = float("inf")
+_NAN = float("nan")
 
 
 class Tag:

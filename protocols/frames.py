@@ -6,6 +6,8 @@
 # scaling is integer arithmetic on exact fractions; a float input is converted
 # once, by rounding half away from zero, so a value rounded to single
 # precision (as an ESP32 holds it) gives the same integer and the same bytes.
+# Decoding lives in protocols/frame_decoder.py, which decode() imports on its
+# first call: a device decodes only when a downlink arrives.
 import json
 import sys
 
@@ -19,19 +21,10 @@ except ImportError:
     def const(x):
         return x
 
-_MAX_FRAME = const(242)   # the largest LoRaWAN application payload of any region
 
 
 class FrameError(Exception):
     """A frame cannot be encoded or decoded."""
-
-
-class MalformedFrame(FrameError):
-    """The bytes are not a frame: not CBOR, not an array, or no kind id."""
-
-
-class UnknownKind(FrameError):
-    """The kind (by name or id) is not in the schema."""
 
 
 class FieldError(FrameError):
@@ -41,6 +34,19 @@ class FieldError(FrameError):
         super().__init__("%s.%s: %s" % (kind, field, message))
         self.kind = kind
         self.field = field
+
+
+# The decoder's (protocols/frame_decoder.py): a device decodes only when a
+# downlink arrives, so what decoding needs, these exceptions among it, is
+# loaded then, and read here as before (frames.MalformedFrame) through __getattr__.
+_DECODER = ("MalformedFrame", "UnknownKind")
+
+
+def __getattr__(name):
+    if name in _DECODER:
+        from protocols import frame_decoder
+        return getattr(frame_decoder, name)
+    raise AttributeError(name)
 
 
 def _tuples(x):
@@ -86,19 +92,8 @@ def _by_name(kinds, name):
         for k in kinds:
             if k[S.KIND_NAME] == name:
                 return k
+    from protocols.frame_decoder import UnknownKind
     raise UnknownKind("unknown frame kind %r" % (name,))
-
-
-def _by_id(kinds, kind_id):
-    if kinds is None:
-        k = _from_table(kind_id, None)
-        if k:
-            return k
-    else:
-        for k in kinds:
-            if k[S.KIND_ID] == kind_id:
-                return k
-    raise UnknownKind("unknown frame kind id %r" % (kind_id,))
 
 
 def kind_names(kinds=None):
@@ -131,12 +126,6 @@ def _to_steps(value, num, den):
     if isinstance(value, int):
         return _round_div(value * den, num)
     return round_float(value * den / num)
-
-
-def _from_steps(steps, num, den):
-    if den == 1:
-        return steps * num
-    return steps * num / den
 
 
 def format_steps(steps, num, den):
@@ -304,59 +293,6 @@ def encode(kind, fields, raw=False, kinds=None):
     return cbor.dumps(out)
 
 
-def _decode_field(kind, f, v, values):
-    name = f[S.NAME]
-    t = f[S.TYPE]
-    if v is None:
-        if f[S.FLAGS] & (S.OPTIONAL | S.NULLABLE):
-            values[name] = None
-            return
-        raise FieldError(kind, name, "is null")
-    if t == S.T_BOOL:
-        if v is not True and v is not False:
-            raise FieldError(kind, name, "must be a CBOR boolean")
-        values[name] = v
-        return
-    if t == S.T_BYTES:
-        if not isinstance(v, bytes) or len(v) != f[S.EXTRA]:
-            raise FieldError(kind, name, "must be a %d-byte string" % f[S.EXTRA])
-        values[name] = v
-        return
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise FieldError(kind, name, "must be an integer")
-    if t == S.T_BITS:
-        # Unknown high bits come from a newer schema: ignored, by the evolution rule.
-        names = f[S.EXTRA]
-        for i in range(len(names)):
-            values[names[i]] = bool(v >> i & 1)
-        return
-    _check_range(kind, f, v)
-    if t == S.T_ENUM:
-        values[name] = f[S.EXTRA][v]
-    elif t == S.T_VERSION:
-        values[name] = "%d.%d.%d" % (v >> 11, (v >> 6) & 31, v & 63)
-    elif t == S.T_DELTA:
-        values[name] = v  # resolved against its reference after all fields are read
-    else:
-        values[name] = _from_steps(v + f[S.ORIGIN], f[S.NUM], f[S.DEN])
-
-
-def _resolve_deltas(k, items, values):
-    fields = k[S.FIELDS]
-    for i in range(len(fields)):
-        f = fields[i]
-        if f[S.TYPE] != S.T_DELTA or values.get(f[S.NAME]) is None:
-            continue
-        g = _ref_field(k, f)
-        ref_item = items[fields.index(g)]
-        if ref_item is None:
-            raise FieldError(k[S.KIND_NAME], f[S.NAME], "needs field %s" % g[S.NAME])
-        ref_steps = ref_item + g[S.ORIGIN]
-        ratio = _delta_ratio(k[S.KIND_NAME], f, g)
-        steps = ref_steps + f[S.EXTRA][1] * values[f[S.NAME]] * ratio
-        values[f[S.NAME]] = _from_steps(steps, g[S.NUM], g[S.DEN])
-
-
 def decode(data, kinds=None):
     """Decode frame bytes into (kind name, dict of field values in SI units).
 
@@ -365,29 +301,5 @@ def decode(data, kinds=None):
     wrong type or out of range. Trailing fields unknown to this schema (from a
     newer one) are ignored; missing trailing optional fields decode as None.
     """
-    if len(data) > _MAX_FRAME:
-        raise MalformedFrame("frame of %d bytes is longer than any LoRaWAN payload" % len(data))
-    try:
-        items = cbor.loads(data)
-    except cbor.CBORDecodeError as e:
-        raise MalformedFrame("not CBOR: " + str(e))
-    if not isinstance(items, list) or not items:
-        raise MalformedFrame("a frame is a non-empty CBOR array")
-    kind_id = items[0]
-    if not isinstance(kind_id, int) or isinstance(kind_id, bool):
-        raise MalformedFrame("the first element of a frame must be the kind id")
-    k = _by_id(kinds or None, kind_id)
-    name = k[S.KIND_NAME]
-    fields = k[S.FIELDS]
-    items = items[1:]
-    values = {}
-    for i in range(len(fields)):
-        f = fields[i]
-        if i < len(items):
-            _decode_field(name, f, items[i], values)
-        elif f[S.FLAGS] & S.OPTIONAL:
-            values[f[S.NAME]] = None
-        else:
-            raise FieldError(name, f[S.NAME], "missing")
-    _resolve_deltas(k, items, values)
-    return name, values
+    from protocols import frame_decoder
+    return frame_decoder.decode(data, kinds)

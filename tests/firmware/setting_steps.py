@@ -17,6 +17,7 @@ import sys
 import tests.apps.steps   # noqa: F401  (puts firmware/ first: "apps" is firmware/apps)
 from protocols import frames
 from runtime import config as configfile
+from runtime import downlink
 from runtime.scheduler import Scheduler
 from runtime.setting import main_pair
 
@@ -66,7 +67,7 @@ def run(app, config, steps, folder):
         for step in steps:
             if step[0] == "downlink":
                 ctx.queue.frames = []
-                scheduler.downlink(step[1], step[2])
+                downlink.apply(scheduler, step[1], step[2])
                 out.append([frames.decode(d) for d in ctx.queue.frames])
             elif step[0] == "reboot":
                 ctx = _Ctx(app, log)

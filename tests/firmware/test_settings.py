@@ -191,6 +191,20 @@ import runtime.app, runtime.scheduler, apps.smart_toilet
 import runtime.config   # a deep-sleep wake drops it after boot (runtime/app.py); the downlink's cost is the setting code's
 setting_modules = ('protocols.setting_names', 'protocols.settings', 'runtime.setting')
 print('loaded', [m for m in setting_modules if m in sys.modules])
+# Names are interned into pools that double: whichever import crosses a pool's
+# end pays for the whole next one. Open the next pool now (dummy names, until
+# one takes a pool's worth of heap), so the cost below is the module's own.
+class _Names:
+    pass
+i = 0
+while True:
+    gc.collect()
+    free = gc.mem_free()
+    getattr(_Names, 'pool_probe_%d' % i, None)   # interns the name, stores nothing
+    i += 1
+    gc.collect()
+    if free - gc.mem_free() > 2048:
+        break
 gc.collect()
 before = gc.mem_free()
 import runtime.setting
