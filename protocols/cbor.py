@@ -13,9 +13,9 @@
 # holds lives in modules this one imports when it first meets it: the decoder
 # (protocols/cbor_decoder.py: a device decodes only when a downlink arrives)
 # and floats, bignums, tags, simple values and undefined
-# (protocols/cbor_extras.py). Tag, CBORSimpleValue, undefined and
-# CBORDecodeError are still read here, as cbor.Tag and so on, through the
-# module's __getattr__.
+# (protocols/cbor_extras.py), and so do the exceptions (protocols/cbor_errors.py).
+# Tag, CBORSimpleValue, undefined and the exceptions are still read here, as
+# cbor.Tag and so on, through the module's __getattr__.
 import struct
 import sys
 
@@ -34,27 +34,27 @@ _U64 = const(0xFFFFFFFFFFFFFFFF)
 _LAX_UTF8 = sys.implementation.name == "micropython"
 
 
-class CBORError(Exception):
-    """Base class of every error this codec raises."""
-
-
-class CBOREncodeError(CBORError):
-    """The value cannot be written as CBOR."""
-
-
 _EXTRAS = ("Tag", "CBORSimpleValue", "undefined")
 
 
+_ERRORS = ("CBORError", "CBORDecodeError", "CBOREncodeError")
+
+
 def __getattr__(name):
-    # cbor.Tag, cbor.CBORSimpleValue, cbor.undefined: from protocols/cbor_extras.py,
-    # and cbor.CBORDecodeError from protocols/cbor_decoder.py, loaded now.
+    # cbor.Tag, cbor.CBORSimpleValue, cbor.undefined from protocols/cbor_extras.py,
+    # and the exceptions from protocols/cbor_errors.py, loaded now.
     if name in _EXTRAS:
         from protocols import cbor_extras
         return getattr(cbor_extras, name)
-    if name == "CBORDecodeError":
-        from protocols import cbor_decoder
-        return cbor_decoder.CBORDecodeError
+    if name in _ERRORS:
+        from protocols import cbor_errors
+        return getattr(cbor_errors, name)
     raise AttributeError(name)
+
+
+def _encode_error(message):
+    from protocols.cbor_errors import CBOREncodeError
+    return CBOREncodeError(message)
 
 
 # ---------------------------------------------------------------- encoding
@@ -82,11 +82,11 @@ def _encode_text(obj):
     try:
         data = obj.encode("utf-8")
     except UnicodeError:
-        raise CBOREncodeError("text contains a lone surrogate")
+        raise _encode_error("text contains a lone surrogate")
     if _LAX_UTF8 and len(data) != len(obj):
         from protocols.cbor_extras import utf8_valid
         if not utf8_valid(data):
-            raise CBOREncodeError("text contains a lone surrogate")
+            raise _encode_error("text contains a lone surrogate")
     return data
 
 
@@ -110,13 +110,13 @@ def _sort_key_length_first(item):
 class _Encoder:
     def __init__(self, canonical):
         if canonical not in (False, True, "length-first"):
-            raise CBOREncodeError("canonical must be False, True or 'length-first'")
+            raise _encode_error("canonical must be False, True or 'length-first'")
         self.canonical = canonical
         self.out = bytearray()
 
     def encode(self, obj, depth=0):
         if depth > MAX_DEPTH:
-            raise CBOREncodeError("nesting deeper than %d" % MAX_DEPTH)
+            raise _encode_error("nesting deeper than %d" % MAX_DEPTH)
         out = self.out
         if obj is None:
             out.append(0xF6)
@@ -162,7 +162,7 @@ class _Encoder:
         items.sort(key=_sort_key_length_first if self.canonical == "length-first" else _sort_key_bytewise)
         for i in range(1, len(items)):
             if items[i][0] == items[i - 1][0]:
-                raise CBOREncodeError("two map keys encode to the same bytes")
+                raise _encode_error("two map keys encode to the same bytes")
         for key_bytes, v in items:
             self.out.extend(key_bytes)
             self.encode(v, depth + 1)

@@ -6,7 +6,8 @@ import struct
 import math
 import sys
 
-from protocols.cbor import MAX_DEPTH, CBORError, _LAX_UTF8
+from protocols.cbor import MAX_DEPTH, _LAX_UTF8
+from protocols.cbor_errors import CBORDecodeError
 from protocols.cbor_extras import _INF, _NAN, CBORSimpleValue, Tag, undefined, check_tag_content, utf8_valid
 
 try:
@@ -16,10 +17,6 @@ except ImportError:
         return x
 
 _BREAK = const(0xFF)
-
-
-class CBORDecodeError(CBORError):
-    """The input is not well-formed CBOR, or exceeds a decoding limit; the message names the byte offset."""
 
 # MicroPython's dict does not keep insertion order; its OrderedDict does, so a
 # decoded map re-encodes to the same bytes on both interpreters.

@@ -6,7 +6,8 @@
 import math
 import struct
 
-from protocols.cbor import CBOREncodeError, _head
+from protocols.cbor import _head
+from protocols.cbor_errors import CBOREncodeError
 
 try:
     from micropython import const

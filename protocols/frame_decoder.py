@@ -4,7 +4,8 @@
 # from its import on. The fleet imports it once, with its first uplink.
 from protocols import cbor
 from protocols import schema_table as S
-from protocols.frames import FieldError, FrameError, _check_range, _delta_ratio, _from_table, _ref_field
+from protocols.frame_errors import FieldError, MalformedFrame, UnknownKind
+from protocols.frames import _check_range, _delta_ratio, _from_table, _ref_field
 
 try:
     from micropython import const
@@ -13,14 +14,6 @@ except ImportError:
         return x
 
 _MAX_FRAME = const(242)   # the largest LoRaWAN application payload of any region
-
-
-class MalformedFrame(FrameError):
-    """The bytes are not a frame: not CBOR, not an array, or no kind id."""
-
-
-class UnknownKind(FrameError):
-    """The kind (by name or id) is not in the schema."""
 
 
 def _by_id(kinds, kind_id):

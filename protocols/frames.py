@@ -23,30 +23,20 @@ except ImportError:
 
 
 
-class FrameError(Exception):
-    """A frame cannot be encoded or decoded."""
-
-
-class FieldError(FrameError):
-    """A field is missing, of the wrong type or out of its range; the message names it."""
-
-    def __init__(self, kind, field, message):
-        super().__init__("%s.%s: %s" % (kind, field, message))
-        self.kind = kind
-        self.field = field
-
-
-# The decoder's (protocols/frame_decoder.py): a device decodes only when a
-# downlink arrives, so what decoding needs, these exceptions among it, is
-# loaded then, and read here as before (frames.MalformedFrame) through __getattr__.
-_DECODER = ("MalformedFrame", "UnknownKind")
-
-
+# The exceptions (FrameError, MalformedFrame, UnknownKind, FieldError) live in
+# protocols/frame_errors.py, loaded when one is raised or named: a device
+# encodes frames on every wake and raises none. They are read here as
+# before (frames.FieldError) through __getattr__.
 def __getattr__(name):
-    if name in _DECODER:
-        from protocols import frame_decoder
-        return getattr(frame_decoder, name)
+    if name in ("FrameError", "MalformedFrame", "UnknownKind", "FieldError"):
+        from protocols import frame_errors
+        return getattr(frame_errors, name)
     raise AttributeError(name)
+
+
+def _field_error(kind, field, message):
+    from protocols.frame_errors import FieldError
+    return FieldError(kind, field, message)
 
 
 def _tuples(x):
@@ -92,7 +82,7 @@ def _by_name(kinds, name):
         for k in kinds:
             if k[S.KIND_NAME] == name:
                 return k
-    from protocols.frame_decoder import UnknownKind
+    from protocols.frame_errors import UnknownKind
     raise UnknownKind("unknown frame kind %r" % (name,))
 
 
@@ -142,7 +132,7 @@ def range_text(f):
 
 def _check_range(kind, f, n):
     if n < f[S.LO] or n > f[S.HI]:
-        raise FieldError(kind, f[S.NAME], "%s is outside %s" % (format_steps(n + f[S.ORIGIN], f[S.NUM], f[S.DEN]), range_text(f)))
+        raise _field_error(kind, f[S.NAME], "%s is outside %s" % (format_steps(n + f[S.ORIGIN], f[S.NUM], f[S.DEN]), range_text(f)))
 
 
 def _is_number(v):
@@ -156,9 +146,9 @@ def _encode_version(kind, f, value):
         try:
             parts = [int(p) for p in str(value).split(".")]
         except ValueError:
-            raise FieldError(kind, f[S.NAME], "version %r is not major.minor.patch" % (value,))
+            raise _field_error(kind, f[S.NAME], "version %r is not major.minor.patch" % (value,))
         if len(parts) != 3 or not (0 <= parts[0] < 32 and 0 <= parts[1] < 32 and 0 <= parts[2] < 64):
-            raise FieldError(kind, f[S.NAME], "version %r is not major.minor.patch within 31.31.63" % (value,))
+            raise _field_error(kind, f[S.NAME], "version %r is not major.minor.patch within 31.31.63" % (value,))
         packed = (parts[0] << 11) | (parts[1] << 6) | parts[2]
     _check_range(kind, f, packed)
     return packed
@@ -173,21 +163,21 @@ def _encode_field(kind, f, fields, encoded, raw):
     if value is None:
         if f[S.FLAGS] & (S.OPTIONAL | S.NULLABLE):
             return None
-        raise FieldError(kind, name, "missing")
+        raise _field_error(kind, name, "missing")
     if t == S.T_BOOL:
         if value is True or value is False:
             return value
-        raise FieldError(kind, name, "must be true or false, not %r" % (value,))
+        raise _field_error(kind, name, "must be true or false, not %r" % (value,))
     if t == S.T_ENUM:
         return _encode_enum(kind, f, value)
     if t == S.T_BYTES:
         if not isinstance(value, (bytes, bytearray)) or len(value) != f[S.EXTRA]:
-            raise FieldError(kind, name, "must be %d bytes" % f[S.EXTRA])
+            raise _field_error(kind, name, "must be %d bytes" % f[S.EXTRA])
         return bytes(value)
     if t == S.T_VERSION:
         return _encode_version(kind, f, value)
     if not _is_number(value):
-        raise FieldError(kind, name, "must be a number, not %r" % (value,))
+        raise _field_error(kind, name, "must be a number, not %r" % (value,))
     if t == S.T_DELTA:
         n = _delta_steps(kind, f, value, encoded, raw)
     else:
@@ -200,12 +190,12 @@ def _steps_of(kind, f, value, raw):
     # A value in the field's unit (or already in steps, when raw) as whole steps.
     if raw:
         if not isinstance(value, int):
-            raise FieldError(kind, f[S.NAME], "raw value must be an integer")
+            raise _field_error(kind, f[S.NAME], "raw value must be an integer")
         return value
     try:
         return _to_steps(value, f[S.NUM], f[S.DEN])
     except ValueError as e:
-        raise FieldError(kind, f[S.NAME], str(e))
+        raise _field_error(kind, f[S.NAME], str(e))
 
 
 def _encode_enum(kind, f, value):
@@ -214,11 +204,11 @@ def _encode_enum(kind, f, value):
         for i in range(len(names)):
             if names[i] == value:
                 return i
-        raise FieldError(kind, f[S.NAME], "%r is not one of %s" % (value, ", ".join(names)))
+        raise _field_error(kind, f[S.NAME], "%r is not one of %s" % (value, ", ".join(names)))
     if isinstance(value, int) and not isinstance(value, bool):
         _check_range(kind, f, value)
         return value
-    raise FieldError(kind, f[S.NAME], "must be one of %s" % ", ".join(names))
+    raise _field_error(kind, f[S.NAME], "must be one of %s" % ", ".join(names))
 
 
 def _encode_bits(kind, f, fields):
@@ -229,9 +219,9 @@ def _encode_bits(kind, f, fields):
         if v is None:
             if i >= f[S.ORIGIN]:
                 continue   # a bit appended by a later schema: clear unless given
-            raise FieldError(kind, names[i], "missing")
+            raise _field_error(kind, names[i], "missing")
         if v is not True and v is not False:
-            raise FieldError(kind, names[i], "must be true or false, not %r" % (v,))
+            raise _field_error(kind, names[i], "must be true or false, not %r" % (v,))
         if v:
             n |= 1 << i
     return n
@@ -242,7 +232,7 @@ def _ref_field(kind_tuple, f):
     for g in kind_tuple[S.FIELDS]:
         if g[S.NAME] == ref:
             return g
-    raise FieldError(kind_tuple[S.KIND_NAME], f[S.NAME], "refers to unknown field " + ref)
+    raise _field_error(kind_tuple[S.KIND_NAME], f[S.NAME], "refers to unknown field " + ref)
 
 
 def _delta_ratio(kind, f, g):
@@ -250,7 +240,7 @@ def _delta_ratio(kind, f, g):
     top = f[S.NUM] * g[S.DEN]
     bottom = f[S.DEN] * g[S.NUM]
     if top % bottom:
-        raise FieldError(kind, f[S.NAME], "step is not a whole multiple of the reference's step")
+        raise _field_error(kind, f[S.NAME], "step is not a whole multiple of the reference's step")
     return top // bottom
 
 
@@ -260,7 +250,7 @@ def _delta_steps(kind, f, value, encoded, raw):
     # Raw values of a delta field are in the reference field's steps.
     ref = encoded.get(f[S.EXTRA][0])
     if ref is None:
-        raise FieldError(kind, f[S.NAME], "needs field %s" % f[S.EXTRA][0])
+        raise _field_error(kind, f[S.NAME], "needs field %s" % f[S.EXTRA][0])
     g, ref_steps = ref
     value_ref_steps = _steps_of(kind, g, value, raw)
     # Rounded outward (up), so the window sent always contains the true extreme.

@@ -50,38 +50,21 @@ _MAX_ADU = const(256)       # RTU ADU limit (Serial Line 2.5.1)
 _BITS_PER_CHAR = const(11)  # start, 8 data, parity or second stop, stop (Serial Line 2.5.1)
 
 
-class ModbusError(Exception):
-    pass
+_ERRORS = ("ModbusError", "ModbusException", "ModbusTimeout", "ModbusCRCError", "ModbusFrameError")
 
 
-class ModbusException(ModbusError):
-    # The meter answered with an exception response.
-    def __init__(self, code, function=0, unit=0):
-        # the names of Application Protocol section 7, by code (7 and 9 are none)
-        names = ("", "illegal function", "illegal data address", "illegal data value", "server device failure",
-                 "acknowledge", "server device busy", "", "memory parity error", "", "gateway path unavailable",
-                 "gateway target device failed to respond")
-        name = names[code] if 0 <= code < len(names) else ""
-        super().__init__("unit %d function %d: exception %d (%s)" % (unit, function, code, name or "unknown"))
-        self.code = code
-        self.function = function
-        self.unit = unit
+def __getattr__(name):
+    # modbus.ModbusTimeout and the rest: radio/modbus_errors.py, loaded now.
+    if name in _ERRORS:
+        from . import modbus_errors
+        return getattr(modbus_errors, name)
+    raise AttributeError(name)
 
 
-class ModbusTimeout(ModbusError):
-    # No complete answer within the timeout, after every retry.
-    pass
-
-
-class ModbusCRCError(ModbusError):
-    # An answer arrived but its CRC was wrong, after every retry.
-    pass
-
-
-class ModbusFrameError(ModbusError):
-    # An answer with a good CRC that does not answer the request (wrong unit,
-    # function, byte count or echo).
-    pass
+def _error(name, *args):
+    # An exception of radio/modbus_errors.py by its name, made to be raised.
+    from . import modbus_errors
+    return getattr(modbus_errors, name)(*args)
 
 
 def crc16(data, n=None):
@@ -178,34 +161,34 @@ def parse_response(request, frame):
     # Raises ModbusCRCError, ModbusException or ModbusFrameError.
     n = len(frame)
     if n < 5:
-        raise ModbusFrameError("short frame (%d bytes)" % n)
+        raise _error("ModbusFrameError", "short frame (%d bytes)" % n)
     c = crc16(frame, n - 2)
     if frame[n - 2] != c & 0xFF or frame[n - 1] != c >> 8:
-        raise ModbusCRCError("CRC error")
+        raise _error("ModbusCRCError", "CRC error")
     unit, function = request[0], request[1]
     if frame[0] != unit:
-        raise ModbusFrameError("answer from unit %d, asked %d" % (frame[0], unit))
+        raise _error("ModbusFrameError", "answer from unit %d, asked %d" % (frame[0], unit))
     fc = frame[1]
     if fc == function | 0x80:
-        raise ModbusException(frame[2], function, unit)
+        raise _error("ModbusException", frame[2], function, unit)
     if fc != function:
-        raise ModbusFrameError("function %d in the answer to %d" % (fc, function))
+        raise _error("ModbusFrameError", "function %d in the answer to %d" % (fc, function))
     if function in (READ_HOLDING, READ_INPUT):
         count = (request[4] << 8) | request[5]
         if frame[2] != 2 * count or n != 5 + 2 * count:
-            raise ModbusFrameError("byte count %d for %d registers" % (frame[2], count))
+            raise _error("ModbusFrameError", "byte count %d for %d registers" % (frame[2], count))
         out = []
         for i in range(count):
             out.append((frame[3 + 2 * i] << 8) | frame[4 + 2 * i])
         return out
     if n != 8:
-        raise ModbusFrameError("write answer of %d bytes" % n)
+        raise _error("ModbusFrameError", "write answer of %d bytes" % n)
     if function == WRITE_SINGLE:
         if frame[2:6] != request[2:6]:
-            raise ModbusFrameError("write single not echoed")
+            raise _error("ModbusFrameError", "write single not echoed")
         return [(frame[4] << 8) | frame[5]]
     if frame[2:6] != request[2:6]:
-        raise ModbusFrameError("write multiple answer does not match")
+        raise _error("ModbusFrameError", "write multiple answer does not match")
     return [(frame[2] << 8) | frame[3], (frame[4] << 8) | frame[5]]
 
 
@@ -262,16 +245,16 @@ class ModbusMaster:
             try:
                 n = self._receive()
                 return parse_response(request, bytes(self.buf[:n]))
-            except ModbusException:
-                self.exceptions += 1
-                raise
-            except ModbusCRCError as e:
-                self.crc_errors += 1
-                err = e
-            except ModbusFrameError as e:
-                err = e
-            except ModbusTimeout as e:
-                self.timeouts += 1
+            except Exception as e:
+                from . import modbus_errors as E
+                if isinstance(e, E.ModbusException):
+                    self.exceptions += 1
+                if isinstance(e, E.ModbusException) or not isinstance(e, E.ModbusError):
+                    raise
+                if isinstance(e, E.ModbusCRCError):
+                    self.crc_errors += 1
+                elif isinstance(e, E.ModbusTimeout):
+                    self.timeouts += 1
                 err = e
             self._drain()
         raise err
@@ -336,7 +319,7 @@ class ModbusMaster:
                     want = expected_length(buf, n)
                     if want < 0 or want > _MAX_ADU:
                         self.last_ms = last
-                        raise ModbusFrameError("unframeable answer")
+                        raise _error("ModbusFrameError", "unframeable answer")
                 if want and n >= want:
                     self.last_ms = last
                     return want
@@ -344,11 +327,11 @@ class ModbusMaster:
             now = ticks_ms()
             if n == 0:
                 if ticks_diff(now, start) >= self.timeout_ms:
-                    raise ModbusTimeout("no answer in %d ms" % self.timeout_ms)
+                    raise _error("ModbusTimeout", "no answer in %d ms" % self.timeout_ms)
             elif ticks_diff(now, last) >= self.gap_ms:
                 self.last_ms = last
                 # A frame cut short fails its CRC check on a real line.
-                raise ModbusCRCError("answer cut short after %d bytes" % n)
+                raise _error("ModbusCRCError", "answer cut short after %d bytes" % n)
             sleep_ms(1)
 
 
@@ -358,7 +341,7 @@ def open_bus(board, name="rs485", timeout_ms=1000, retries=2):
     import machine
     spec = board.get("buses", {}).get(name)
     if spec is None:
-        raise ModbusError("board has no " + name + " bus")
+        raise _error("ModbusError", "board has no " + name + " bus")
     baud = spec.get("baudrate", 9600)
     uart = machine.UART(spec["id"], baudrate=baud, tx=spec["tx"], rx=spec["rx"], rxbuf=512)
     de_gpio = spec.get("de")

@@ -5,7 +5,10 @@
 #            frames (kind, fields) of the shared schema, and owns no bus and no
 #            radio, so it is tested with readings alone.
 # The five sensor applications live in apps/<name>.py, each with a Sensors and
-# a Profile class. Until one is installed the board sends status frames only.
+# a Profile class. Until one is installed the board sends status frames only,
+# with the pair in runtime/status_only.py, whose methods say what each class
+# of a pair does (read here as profile.Sensors and profile.Profile; a module
+# of its own, as most wakes run an application and never need them).
 # The module of an application's Profile declares its thresholds by name,
 # with their defaults, in DEFAULTS: the names a setting downlink may change
 # (besides config.json's interval and status_every), read from that one list
@@ -13,39 +16,12 @@
 # has one, which pair a config downlink's "high" and "low" stand for.
 
 
-class Sensors:
-    def __init__(self, board, config):
-        self.board = board
-        self.config = config
-
-    async def read(self, progress):
-        # Readings in SI units. Call progress(step) while a slow read goes on,
-        # or the watchdog resets the board.
-        return {}
-
-
-class Profile:
-    name = "status_only"
-
-    def __init__(self, config, saved=None):
-        # saved: what save() returned before the last deep sleep, or None after a reset.
-        self.config = config
-
-    def decide(self, readings, now_s):
-        # Frames worth sending for these readings, as [(kind, fields)], or
-        # (kind, fields, True) when the numbers are already whole steps of each
-        # field (protocols.frames.encode's raw mode: no float on the way).
-        return []
-
-    def save(self):
-        # State to keep through deep sleep (JSON-encodable: lists, dicts with
-        # text keys, numbers, booleans, None; small: RTC memory
-        # holds 2 KB in all), or None.
-        return None
-
-    def downlink(self, kind, fields):
-        # A downlink for this profile (e.g. an acknowledgement of an SOS); frames to send in answer.
-        return []
+def __getattr__(name):
+    # profile.Sensors, profile.Profile: the status-only pair (runtime/status_only.py), loaded now.
+    if name in ("Sensors", "Profile"):
+        from runtime import status_only
+        return getattr(status_only, name)
+    raise AttributeError(name)
 
 
 def load(name, board, config, saved, log):
@@ -55,6 +31,7 @@ def load(name, board, config, saved, log):
         module = __import__("apps." + name, None, None, ["Sensors", "Profile"])
     except ImportError as e:
         log.error("profile %s not installed (%s): status only" % (name, e))
+        from runtime.status_only import Sensors, Profile
         return Sensors(board, config), Profile(config, saved)
     return module.Sensors(board, config), module.Profile(config, saved)
 

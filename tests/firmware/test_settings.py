@@ -221,7 +221,9 @@ def test_a_wake_does_not_load_the_setting_names(micropython):
     assert "then ['protocols.setting_names', 'runtime.setting']" in out      # not the fleet's side
     cost = int(out.split("cost ")[1].split()[0])
     print("heap kept after importing runtime.setting and protocols.setting_names, unix port (64-bit): %d B" % cost)
-    assert 0 < cost < 4096
+    # About 4 KB, give or take the step of a table that grows in it (sys.modules
+    # grows its table here or not, by the modules loaded before: 3968 B or 4096 B).
+    assert 0 < cost < 4608
 
 
 MEASURE = """
