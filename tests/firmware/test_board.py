@@ -18,7 +18,7 @@ print("MISSING", json.dumps(board.load("no-such-board.json")))
 
 
 def test_the_board_keeps_what_firmware_reads_and_drops_the_rest(micropython, tmp_path):
-    raw = json.loads((ROOT / "boards" / "lilygo-t-beam.json").read_text())
+    raw = json.loads((ROOT / "boards" / "lilygo-t-beam.json").read_text())   # pins, buses and a PMU
     path = str(tmp_path / "board.json")
     out = micropython.run(LOAD % (path, raw, path))
     got = json.loads(out.split("BOARD ")[1].splitlines()[0])
@@ -32,8 +32,9 @@ def test_the_board_keeps_what_firmware_reads_and_drops_the_rest(micropython, tmp
     assert [s["chip"] for s in got["sensors"]] == [s["chip"] for s in raw["sensors"]]
 
 
-# What firmware reads of a pin, bus or sensor spec: spec["key"], spec.get("key").
-_READ = re.compile(r"\b(?:p?spec)(?:\[|\.get\()\"(\w+)\"")
+# What firmware reads of a pin, bus or sensor spec: spec["key"], spec.get("key"),
+# board["pins"]["batt_adc"].get("key").
+_READ = re.compile(r"(?:\bp?spec|\[\"(?:pins|buses)\"\]\[\"\w+\"\])(?:\[|\.get\()\"(\w+)\"")
 
 
 def test_every_key_the_firmware_reads_of_a_spec_is_kept():
