@@ -557,6 +557,7 @@ def main(argv=None):
     quality_pool.shutdown()
     for deploy in DEPLOYMENTS:
         print("meet the %d B goal on %s: %s" % (GOAL_BYTES, deploy, ", ".join(_meet(results, deploy)) or "none"))
+    _print_32bit(results)
     print("(measured in %.0f s)" % (time.perf_counter() - started))
     failed = [r["entry"]["profile"] for r in results
               if r["day_error"] or any(x.get("error") for x in r["rows"])]
@@ -564,6 +565,45 @@ def main(argv=None):
         failed.append("parking detection")
     if failed:
         sys.exit("bench.apps: no figures for " + ", ".join(failed))
+
+
+def estimate_32bit(need, imports64, imports32):
+    """(low, high) bytes: a romfs heap figure of the 64-bit unix port on a
+    32-bit VM. The imports' share as measured there (bench.wasm32); the rest
+    (the wake's data, transients, the heap's holes) as measured here (high)
+    or scaled as the imports scale (low)."""
+    rest = need - imports64
+    return imports32 + rest * imports32 // imports64, imports32 + rest
+
+
+def _print_32bit(results):
+    from bench import wasm32
+    work = wasm32.package()
+    if work is None:
+        print("32-bit estimate: skipped (bench.wasm32 needs node and npm)")
+        return
+    import contextlib
+    import io
+    from hil.board import build_romfs
+    with contextlib.redirect_stdout(io.StringIO()):
+        sets = wasm32.measure(work, build_romfs()[0])
+    run64, run32 = sets["runtime"]
+    print("\n32-bit estimate of the romfs figure (an ESP32's 4-byte pointers and 16-byte GC blocks): the heap the")
+    print("  wake's imports keep, as MicroPython's 32-bit webassembly port keeps it (bench.wasm32, this run), plus")
+    print("  the rest of the figure (data, transients, holes) as measured here (high) or scaled alike (low)")
+    print("  %-14s %8s %10s %10s %9s %9s" % ("profile", "heap B", "imports64", "imports32", "low", "high"))
+    met = []
+    for r in results:
+        name = r["entry"]["profile"]
+        need = [x.get("need") for x in r["rows"] if x["deploy"] == "romfs"][0]
+        if need is None or name not in sets:
+            continue
+        p64, p32 = sets[name]
+        low, high = estimate_32bit(need, run64 + p64, run32 + p32)
+        print("  %-14s %8d %10d %10d %9d %9d" % (name, need, run64 + p64, run32 + p32, low, high))
+        if high <= GOAL_BYTES:
+            met.append(name)
+    print("  meet the %d B goal on a 32-bit board even by the high estimate: %s" % (GOAL_BYTES, ", ".join(met) or "none"))
 
 
 def _notes(entries):

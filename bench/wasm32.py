@@ -115,7 +115,7 @@ for (const part of fs.readFileSync(process.argv[3], "utf8").split("# --\\n")) {
 """
 
 
-def _package():
+def package():
     """build/wasm32 with the pinned package unpacked, or None without node and npm."""
     if not (shutil.which("node") and shutil.which("npm")):
         return None
@@ -171,7 +171,7 @@ def measure(work, rom):
 
 def main(argv=None):
     started = time.perf_counter()
-    work = _package()
+    work = package()
     if work is None:
         print("skipped: needs node and npm (the 32-bit VM is an npm package)")
         return
