@@ -4,8 +4,8 @@
 # from its import on. The fleet imports it once, with its first uplink.
 from protocols import cbor
 from protocols import schema_table as S
-from protocols.frame_errors import FieldError, MalformedFrame, UnknownKind
-from protocols.frames import _check_range, _delta_ratio, _from_table, _ref_field
+from protocols.frame_errors import FieldError, MalformedFrame
+from protocols.frames import _check_range, _delta_ratio, _kind, _ref_field
 
 try:
     from micropython import const
@@ -14,18 +14,6 @@ except ImportError:
         return x
 
 _MAX_FRAME = const(242)   # the largest LoRaWAN application payload of any region
-
-
-def _by_id(kinds, kind_id):
-    if kinds is None:
-        k = _from_table(kind_id, None)
-        if k:
-            return k
-    else:
-        for k in kinds:
-            if k[S.KIND_ID] == kind_id:
-                return k
-    raise UnknownKind("unknown frame kind id %r" % (kind_id,))
 
 
 def _from_steps(steps, num, den):
@@ -100,7 +88,7 @@ def decode(data, kinds=None):
     kind_id = items[0]
     if not isinstance(kind_id, int) or isinstance(kind_id, bool):
         raise MalformedFrame("the first element of a frame must be the kind id")
-    k = _by_id(kinds or None, kind_id)
+    k = _kind(kinds or None, kind_id, None)
     name = k[S.KIND_NAME]
     fields = k[S.FIELDS]
     items = items[1:]

@@ -73,16 +73,22 @@ def _from_table(kind_id, name):
     return None
 
 
-def _by_name(kinds, name):
+def _kind(kinds, kind_id, name):
+    # The kind with this id or, when name is given, this name: from kinds (a
+    # list of the schema's tuples) or, when kinds is None, from the table.
     if kinds is None:
-        k = _from_table(None, name) if isinstance(name, str) else None
-        if k:
-            return k
+        k = _from_table(kind_id, name) if name is None or isinstance(name, str) else None
     else:
-        for k in kinds:
-            if k[S.KIND_NAME] == name:
-                return k
+        k = None
+        for c in kinds:
+            if (c[S.KIND_ID] == kind_id) if name is None else (c[S.KIND_NAME] == name):
+                k = c
+                break
+    if k:
+        return k
     from protocols.frame_errors import UnknownKind
+    if name is None:
+        raise UnknownKind("unknown frame kind id %r" % (kind_id,))
     raise UnknownKind("unknown frame kind %r" % (name,))
 
 
@@ -101,7 +107,7 @@ def kind_names(kinds=None):
 
 def kind_of(name, kinds=None):
     """The schema tuple (id, name, direction, fields) of the kind called name."""
-    return _by_name(kinds or None, name)
+    return _kind(kinds or None, None, name)
 
 
 def _round_div(top, bottom):
@@ -268,7 +274,7 @@ def encode(kind, fields, raw=False, kinds=None):
     unit (e.g. latitude in 1e-5 degrees), which avoids floats on a device.
     Returns the CBOR bytes.
     """
-    k = _by_name(kinds or None, kind)
+    k = _kind(kinds or None, None, kind)
     name = k[S.KIND_NAME]
     out = [k[S.KIND_ID]]
     encoded = {}

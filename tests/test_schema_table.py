@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from protocols import frames
-from protocols import frame_decoder
 from protocols import schema as S
 from protocols import schema_table as T
 from tests.interpreters import micropython_binary
@@ -33,7 +32,7 @@ def test_the_table_module_has_the_schemas_constants():
 @pytest.mark.parametrize("k", S.KINDS, ids=lambda k: k[S.KIND_NAME])
 def test_each_kind_read_from_the_table_is_the_schemas(k):
     assert frames.kind_of(k[S.KIND_NAME]) == k
-    assert frame_decoder._by_id(None, k[S.KIND_ID]) == k
+    assert frames._kind(None, k[S.KIND_ID], None) == k
 
 
 def test_kind_names_come_from_the_table_in_schema_order():
