@@ -15,13 +15,6 @@ from protocols import cbor
 from protocols import schema_table as S
 from protocols.scaling import decimal_text, round_float
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
-
-
 
 # The exceptions (FrameError, MalformedFrame, UnknownKind, FieldError) live in
 # protocols/frame_errors.py, loaded when one is raised or named: a device
