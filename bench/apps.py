@@ -45,6 +45,7 @@ over the parking scenario set (goal: 99 %, none false), run beside the rest.
 import json
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -577,16 +578,20 @@ def estimate_32bit(need, imports64, imports32):
 
 
 def _print_32bit(results):
-    from bench import wasm32
-    work = wasm32.package()
-    if work is None:
-        print("32-bit estimate: skipped (bench.wasm32 needs node and npm)")
-        return
     import contextlib
     import io
+    from bench import wasm32
     from hil.board import build_romfs
-    with contextlib.redirect_stdout(io.StringIO()):
-        sets = wasm32.measure(work, build_romfs()[0])
+    try:
+        work = wasm32.package()
+        if work is None:
+            print("32-bit estimate: skipped (bench.wasm32 needs node and npm)")
+            return
+        with contextlib.redirect_stdout(io.StringIO()):
+            sets = wasm32.measure(work, build_romfs()[0])
+    except (OSError, RuntimeError, subprocess.SubprocessError) as e:   # no registry, a VM that failed
+        print("32-bit estimate: skipped (%s)" % (e,))
+        return
     run64, run32 = sets["runtime"]
     print("\n32-bit estimate of the romfs figure (an ESP32's 4-byte pointers and 16-byte GC blocks): the heap the")
     print("  wake's imports keep, as MicroPython's 32-bit webassembly port keeps it (bench.wasm32, this run), plus")
