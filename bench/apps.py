@@ -4,7 +4,7 @@ as the application tests run them.
 
 Heap per wake cycle. A wake cycle is one deep-sleep wake of the profile:
 boot.py, main.py, the runtime, the profile's sensors read, its frames and the
-status and counters frames queued and sent (console transport), deep sleep.
+status and counters frames queued and sent, deep sleep.
 The wake measured is not the first boot: the board runs its scenario at full
 heap, held at each deep sleep (hil.vboard: hold_deepsleep) so the flash and
 RTC state before each wake can be copied, up to the scenario's hard case
@@ -21,7 +21,13 @@ flash. micropython.mem_peak() cannot be used: it never counts what the GC
 freed, so the figure is what the wake needs of a heap, imports and
 fragmentation included (and the virtual board's own models, which share the
 VM's heap, as far as they allocate during the wake).
-Both deployments bench.runtime knows: ROMFS (bytecode in place in a ROM
+Three deployments. The two bench.runtime knows, with frames to the console
+as the application tests run them (a bench board without its LoRa modem),
+and the deployed one: ROMFS with the board's RAK3172 module on its UART
+(hil/peers/modem_emulator.py), the frames sent as confirmed LoRaWAN uplinks,
+the module joined in the walk's first boot and restored, session and
+counters, for each replay (it keeps its session through the ESP32's deep
+sleep). Of the first two: ROMFS (bytecode in place in a ROM
 partition; needs a MicroPython build with MICROPY_VFS_ROM and a romfs
 partition table: the stock ESP32_GENERIC has none) and .mpy on littlefs
 (the stock firmware). The runtime-only wake (the same board, config and
@@ -63,6 +69,15 @@ UPLINK = re.compile(rb"uplink ([0-9a-f]+)\r?\n")
 REPL_PROMPT = re.compile(rb"\n>>> |raw REPL")
 # what a wake must not show; the runtime-only wake's "profile ... not installed" is its point
 ERRORS = re.compile(rb"MemoryError|Traceback|\d+ E (?!profile \w+ not installed)[^\r\n]*")
+# The wake a deployed board runs: the firmware in ROMFS, frames sent over
+# LoRaWAN through the board's RAK3172 module (hil/peers/modem_emulator.py),
+# joined before the measured wake as the module stays through deep sleep.
+LORAWAN = "lorawan"
+APP_DEPLOYMENTS = DEPLOYMENTS + (LORAWAN,)
+# The module's state that outlives the ESP32's deep sleep: its settings and the session.
+MODEM_STATE = ("dev_eui", "app_eui", "app_key", "band", "njm", "cls", "adr", "dr", "cfm", "retry", "linkcheck",
+               "nwm", "joined", "dev_addr", "f_cnt_up", "f_cnt_down")
+MODEM_FILE = "bench-modem.json"   # beside the snapshot's flash: the module's state before the wake
 IDENTITY = {"dev_eui": "70b3d57ed0000301", "join_eui": "70b3d57ed0000000",
             "app_key": "00112233445566778899aabbccddeeff", "device_key": "ab" * 32}
 
@@ -71,10 +86,17 @@ def _scenario(name):
     return json.loads((SCENARIOS / name).read_text())
 
 
-def _board_json(board, profile):
-    # As the application tests flash it: no LoRa modem, frames to the console.
+def _board_json(board, profile, deploy):
+    # As the application tests flash it: no LoRa modem, frames to the console;
+    # as a deployed board has it (LORAWAN): the modem on its lora_uart.
     from hil.scenarios.run_apps import board_json
-    return json.dumps(board_json(board, profile)).encode()
+    b = board_json(board, profile) if deploy != LORAWAN else json.loads(
+        (ROOT / "boards" / (board + ".json")).read_text())
+    return json.dumps(b).encode()
+
+
+def _firmware(deploy):
+    return "romfs" if deploy == LORAWAN else deploy
 
 
 # ---------------------------------------------------------------- peers, as the tests run them
@@ -100,6 +122,23 @@ def _ld2410_peers(vb, scenario):
     start = scn.start_ms(scenario)
     timeline = [(start + int(s * 1000), st, cm) for s, st, cm in scenario["ld2410"]]
     return [LD2410Peer(vb.uarts["presence_uart"], timeline, clock=vb.now_ms).start()]
+
+
+def _modem(vb, state=None):
+    # The RAK3172 on the board's lora_uart; with `state`, as it was when the
+    # snapshot was taken (joined, its frame counters).
+    from hil.peers.modem_emulator import ModemEmulator
+    modem = ModemEmulator(vb.uarts["lora_uart"], vb.now_ms, seed=5)
+    for k, v in (state or {}).items():
+        setattr(modem, k, v)
+    return modem.start()
+
+
+def _peers(entry, deploy, vb, scenario, modem_state=None):
+    peers = entry["peers"](vb, scenario)
+    if deploy == LORAWAN:
+        peers.append(_modem(vb, modem_state))
+    return peers
 
 
 # ---------------------------------------------------------------- typical days (Profile only)
@@ -220,8 +259,9 @@ def _wake_record(vb, pos, wall):
             "virtual": virtual, "wall": wall, "log": log}
 
 
-def _timeout(entry):
-    return 60 if entry["board"] == "lilygo-t-beam" else 30
+def _timeout(entry, deploy):
+    # confirmed uplinks wait for their receive windows (virtual seconds each)
+    return (60 if entry["board"] == "lilygo-t-beam" else 30) * (2 if deploy == LORAWAN else 1)
 
 
 def _walk(entry, deploy, apps=True):
@@ -235,28 +275,31 @@ def _walk(entry, deploy, apps=True):
     scenario = _scenario(entry["scenario"])
     end_ms = scn.start_ms(scenario) + (entry["until"](scenario) * 1000 if apps else 1)
     cfg = _device_config(entry, scenario)
-    rom, files = firmware_files(deploy, exclude=() if apps else ("apps",))
-    files = files + [("/board.json", _board_json(entry["board"], entry["profile"])),
+    rom, files = firmware_files(_firmware(deploy), exclude=() if apps else ("apps",))
+    files = files + [("/board.json", _board_json(entry["board"], entry["profile"], deploy)),
                      ("/config.json", json.dumps(cfg).encode())]
     work = Path(tempfile.mkdtemp(prefix="bench-walk-"))
     best = Path(tempfile.mkdtemp(prefix="bench-snap-"))
     vb = VirtualBoard(entry["board"], scenario=scenario, flash_dir=work / "board", hold_deepsleep=True)
     write_flash(vb, rom, files)
     vb.start()
-    peers = entry["peers"](vb, scenario)
+    peers = _peers(entry, deploy, vb, scenario)
+    modem = peers[-1] if deploy == LORAWAN else None
     wakes, chosen = [], None
     try:
-        vb.wait_asleep(_timeout(entry))            # the first boot: not measured
+        vb.wait_asleep(_timeout(entry, deploy))            # the first boot: not measured
         while True:
             if vb.now_ms() > end_ms and wakes:
                 break
             before = work / "before"
             shutil.rmtree(before, ignore_errors=True)
             shutil.copytree(work / "board", before)
+            if modem is not None:
+                (before / MODEM_FILE).write_text(json.dumps({k: getattr(modem, k) for k in MODEM_STATE}))
             pos = len(vb.log)
             started = time.perf_counter()
             vb.wake_up()
-            vb.wait_asleep(_timeout(entry))
+            vb.wait_asleep(_timeout(entry, deploy))
             w = _wake_record(vb, pos, time.perf_counter() - started)
             wakes.append(w)
             if w["errors"]:
@@ -299,7 +342,7 @@ def _status_due(snapshot):
     path.write_text(json.dumps(st))
 
 
-def replay(entry, snapshot, free=None):
+def replay(entry, deploy, snapshot, free=None):
     """The wake held in `snapshot`, on a fresh board whose boot.py starts
     with `free` bytes of free heap (None: all the VM's): its record, or None
     if it did not get to deep sleep."""
@@ -307,13 +350,15 @@ def replay(entry, snapshot, free=None):
     scenario = _scenario(entry["scenario"])
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(snapshot, tmp, dirs_exist_ok=True)
+        modem_file = Path(tmp) / MODEM_FILE
+        modem_state = json.loads(modem_file.read_text()) if modem_file.exists() else None
         vb = VirtualBoard(entry["board"], scenario=scenario, flash_dir=tmp, heap="%d" % FULL_HEAP,
                           hold_deepsleep=True, free_heap=free)
         started = time.perf_counter()
         vb.start(DEEPSLEEP_RESET)
-        peers = entry["peers"](vb, scenario)
+        peers = _peers(entry, deploy, vb, scenario, modem_state)
         try:
-            deadline = time.monotonic() + _timeout(entry)
+            deadline = time.monotonic() + _timeout(entry, deploy)
             while True:
                 try:
                     vb.wait_asleep(0.25)
@@ -337,27 +382,27 @@ def _same_wake(got, ref):
             and [k for k, _ in got["frames"]] == [k for k, _ in ref["frames"]])
 
 
-def _finishes(entry, snapshot, ref, free):
-    got = replay(entry, snapshot, free)
+def _finishes(entry, deploy, snapshot, ref, free):
+    got = replay(entry, deploy, snapshot, free)
     if _same_wake(got, ref):
         return True
     if any(b"MemoryError" in e for e in got["errors"]):
         return False
-    return _same_wake(replay(entry, snapshot, free), ref)   # a peer late under load: once more
+    return _same_wake(replay(entry, deploy, snapshot, free), ref)   # a peer late under load: once more
 
 
-def _smallest_wake(entry, snapshot, ref):
+def _smallest_wake(entry, deploy, snapshot, ref):
     """The smallest free heap at boot.py (1 KB) with which the held wake
     finishes as it did with the whole heap; None if it never does."""
-    return smallest_heap(lambda free: _finishes(entry, snapshot, ref, free), 0, FREE_MAX)
+    return smallest_heap(lambda free: _finishes(entry, deploy, snapshot, ref, free), 0, FREE_MAX)
 
 
-def _peak_site(entry, snapshot, ref, need):
+def _peak_site(entry, deploy, snapshot, ref, need):
     # Where the wake runs out 1 KB below what it needs: the innermost frame
     # of the MemoryError's traceback (its allocation), to say where the heap goes.
     if not need or need <= STEP:
         return "-"
-    got = replay(entry, snapshot, need - STEP)
+    got = replay(entry, deploy, snapshot, need - STEP)
     m = re.search(rb'File "([^"]+)", line (\d+), in (\S+)\r?\nMemoryError: [^\r\n]*?(\d+) bytes', got["log"])
     if m:
         return "%s:%s %s (%s B)" % tuple(x.decode() for x in m.groups())
@@ -377,15 +422,15 @@ def measure_heap(entry, deploy):
         snaps.append(snap)
         rsnap, _, _ = _walk(entry, deploy, apps=False)
         snaps.append(rsnap)
-        chosen, rchosen = replay(entry, snap), replay(entry, rsnap)
+        chosen, rchosen = replay(entry, deploy, snap), replay(entry, deploy, rsnap)
         for what, w in (("profile's", chosen), ("runtime-only", rchosen)):
             if not w.get("asleep", True) or w["errors"]:
                 return dict(out, error="the %s wake fails at full heap: %s" % (
                     what, w["errors"][0].decode() if w["errors"] else "no deep sleep"))
-        need = _smallest_wake(entry, snap, chosen)
-        runtime = _smallest_wake(entry, rsnap, rchosen)
+        need = _smallest_wake(entry, deploy, snap, chosen)
+        runtime = _smallest_wake(entry, deploy, rsnap, rchosen)
         out.update(need=need, runtime=runtime, wakes=wakes, chosen=chosen, runtime_wake=rchosen,
-                   peak=_peak_site(entry, snap, chosen, need))
+                   peak=_peak_site(entry, deploy, snap, chosen, need))
         if need is None or runtime is None:
             out["error"] = "the %s wake does not finish even with %d B free" % (
                 "profile's" if need is None else "runtime-only", FREE_MAX)
@@ -436,8 +481,8 @@ def _mean(values):
 
 def measure(entry, micropython):
     """The profile's figures: heap rows per deployment, the day, frame sizes."""
-    with ThreadPoolExecutor(len(DEPLOYMENTS)) as pool:
-        rows = list(pool.map(lambda d: measure_heap(entry, d), DEPLOYMENTS))
+    with ThreadPoolExecutor(len(APP_DEPLOYMENTS)) as pool:
+        rows = list(pool.map(lambda d: measure_heap(entry, d), APP_DEPLOYMENTS))
     try:
         day = typical_day(micropython, entry["profile"], entry["day_config"], entry["day"]())
         day_error = None
@@ -541,8 +586,8 @@ def main(argv=None):
     quality_pool = ThreadPoolExecutor(1)
     quality = quality_pool.submit(parking_quality) if any(e["profile"] == "parking_bay" for e in chosen) else None
     try:
-        print("per profile, one deep-sleep wake cycle on the virtual board (console transport); goal %d B of heap"
-              % GOAL_BYTES)
+        print("per profile, one deep-sleep wake cycle on the virtual board (console transport, or LoRaWAN: %s);"
+              " goal %d B of heap" % (LORAWAN, GOAL_BYTES))
         print("%-14s %-8s %8s %6s %8s %9s %5s %17s %17s" % ("", "", "", "", "", "", "", "walk: mean/wake",
                                                             "measured wake"))
         print(HEADER, flush=True)
@@ -556,7 +601,7 @@ def main(argv=None):
     _notes(chosen)
     quality_ok = _print_quality(quality.result()) if quality is not None else True
     quality_pool.shutdown()
-    for deploy in DEPLOYMENTS:
+    for deploy in APP_DEPLOYMENTS:
         print("meet the %d B goal on %s: %s" % (GOAL_BYTES, deploy, ", ".join(_meet(results, deploy)) or "none"))
     _print_32bit(results)
     print("(measured in %.0f s)" % (time.perf_counter() - started))
@@ -593,22 +638,31 @@ def _print_32bit(results):
         print("32-bit estimate: skipped (%s)" % (e,))
         return
     run64, run32 = sets["runtime"]
-    print("\n32-bit estimate of the romfs figure (an ESP32's 4-byte pointers and 16-byte GC blocks): the heap the")
-    print("  wake's imports keep, as MicroPython's 32-bit webassembly port keeps it (bench.wasm32, this run), plus")
-    print("  the rest of the figure (data, transients, holes) as measured here (high) or scaled alike (low)")
-    print("  %-14s %8s %10s %10s %9s %9s" % ("profile", "heap B", "imports64", "imports32", "low", "high"))
-    met = []
+    lora64, lora32 = sets["lorawan"]
+    print("\n32-bit estimate of the romfs and lorawan figures (an ESP32's 4-byte pointers and 16-byte GC blocks): the")
+    print("  heap the wake's imports keep, as MicroPython's 32-bit webassembly port keeps it (bench.wasm32, this run),")
+    print("  plus the rest of the figure (data, transients, holes) as measured here (high) or scaled alike (low)")
+    print("  %-14s %-8s %8s %10s %10s %9s %9s" % ("profile", "firmware", "heap B", "imports64", "imports32", "low",
+                                                 "high"))
+    met = {LORAWAN: [], "romfs": []}
     for r in results:
         name = r["entry"]["profile"]
-        need = [x.get("need") for x in r["rows"] if x["deploy"] == "romfs"][0]
-        if need is None or name not in sets:
+        if name not in sets:
             continue
         p64, p32 = sets[name]
-        low, high = estimate_32bit(need, run64 + p64, run32 + p32)
-        print("  %-14s %8d %10d %10d %9d %9d" % (name, need, run64 + p64, run32 + p32, low, high))
-        if high <= GOAL_BYTES:
-            met.append(name)
-    print("  meet the %d B goal on a 32-bit board even by the high estimate: %s" % (GOAL_BYTES, ", ".join(met) or "none"))
+        for row in r["rows"]:
+            if row["deploy"] not in met or row.get("need") is None:
+                continue
+            i64, i32 = run64 + p64, run32 + p32
+            if row["deploy"] == LORAWAN:
+                i64, i32 = i64 + lora64, i32 + lora32
+            low, high = estimate_32bit(row["need"], i64, i32)
+            print("  %-14s %-8s %8d %10d %10d %9d %9d" % (name, row["deploy"], row["need"], i64, i32, low, high))
+            if high <= GOAL_BYTES:
+                met[row["deploy"]].append(name)
+    for deploy, names in sorted(met.items()):
+        print("  meet the %d B goal on a 32-bit board even by the high estimate, %s: %s"
+              % (GOAL_BYTES, deploy, ", ".join(names) or "none"))
 
 
 def _notes(entries):
@@ -625,6 +679,9 @@ def _notes(entries):
         "%s %s (%s)" % (e["profile"], e["hard"], e["scenario"]) for e in entries) + ".")
     print("romfs: .mpy in a ROMFS partition, run in place (needs a MicroPython build with ROMFS: the stock")
     print("  ESP32_GENERIC has none); littlefs: .mpy on the filesystem, loaded into the heap (stock firmware).")
+    print("  Both send to the console (a bench board, as the application tests run). lorawan: romfs on the board")
+    print("  a deployed device is, its frames sent over LoRaWAN through its RAK3172 module (hil/peers/modem_emulator,")
+    print("  joined in the walk's first boot and kept joined through deep sleep, as the module keeps its session).")
     print("virt ms: the board's virtual time from boot to deep sleep (sampling windows, the GNSS wait, radar);")
     print("  wall ms: this machine's, VM start to deep sleep (the unix port, not an ESP32's speed).")
     print("frames/day: the Profile through a typical day of readings (chunks of %d wakes, one live Profile);"

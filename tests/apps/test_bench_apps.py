@@ -2,6 +2,7 @@
 uninterrupted run, and a held deep-sleep wake replays on a fresh board, in
 full with the whole heap and not at all with a few KB (no figures here:
 those are the benchmark's)."""
+import json
 import shutil
 
 from bench import apps
@@ -22,13 +23,31 @@ def test_a_held_wake_replays_in_full_and_runs_out_of_a_small_heap():
     snapshot, chosen, wakes = apps._walk(entry, "romfs")
     try:
         assert wakes and all(w["virtual"] is not None for w in wakes)
-        full = apps.replay(entry, snapshot)
+        full = apps.replay(entry, "romfs", snapshot)
         # the status countdown was set to 0: the replayed wake sends status and counters too
         assert [k for k, _ in full["frames"]][:2] == ["status", "counters"]
         assert apps._same_wake(full, full) and full["free"] is None
-        small = apps.replay(entry, snapshot, 8 * 1024)
+        small = apps.replay(entry, "romfs", snapshot, 8 * 1024)
         assert 7 * 1024 <= small["free"] <= 9 * 1024
         assert not apps._same_wake(small, full)
         assert any(b"MemoryError" in e for e in small["errors"])
+    finally:
+        shutil.rmtree(snapshot)
+
+
+def test_a_held_lorawan_wake_replays_on_the_joined_module():
+    # The deployed wake: frames go out over LoRaWAN; the module the replay
+    # talks to has the session the board joined in the walk, so the replayed
+    # wake sends at once, with the frame counter going on, and never joins.
+    entry = dict(apps.APPS[0], until=lambda scenario: 120)
+    snapshot, chosen, wakes = apps._walk(entry, apps.LORAWAN)
+    try:
+        state = json.loads((snapshot / apps.MODEM_FILE).read_text())
+        assert state["joined"] and state["f_cnt_up"] > 0
+        full = apps.replay(entry, apps.LORAWAN, snapshot)
+        assert [k for k, _ in full["frames"]][:2] == ["status", "counters"]
+        assert apps._same_wake(full, full)
+        assert b"joining" not in full["log"] and not full["errors"]
+        assert [k for k, _ in full["frames"]] == [k for k, _ in chosen["frames"]]
     finally:
         shutil.rmtree(snapshot)
