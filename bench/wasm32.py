@@ -16,9 +16,8 @@ of every allocation. But the largest part of a wake's heap is what its
 imports keep (function objects, code records, classes, module dicts, qstr
 pools), and that can be measured with a collection before and after, each
 its own call. So this section imports, from the same ROMFS image in both
-VMs, the modules a deep-sleep wake holds at its peak: the runtime
-(runtime.app and what it imports) and, for each profile, its application and
-drivers; and prints the heap each set keeps and the ratio, the factor that
+VMs, the modules a deep-sleep wake holds at each of its two peaks (the
+sensors' read; the send, after it: see RUNTIME below); and prints the heap each set keeps and the ratio, the factor that
 turns the unix port's import share of bench.runtime's and bench.apps' figures
 into a 32-bit one. `machine` is a stand-in in both VMs (the firmware's
 modules only read its constants at import).
@@ -40,9 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "wasm32"
 PACKAGE = "@micropython/micropython-webassembly-pyscript@1.28.0-6"
 
-# What a deep-sleep wake holds when its peak comes (the sensor read): the
-# runtime (runtime.app imports the rest), then each profile's application and
-# drivers (bench.apps: where the peak is); and a downlink's decoders.
+# What a deep-sleep wake holds at its two peaks (runtime/scheduler.py). The
+# read: the runtime (runtime.app and what it imports) and the profile's
+# application and drivers. The send, after the read: the runtime, the send
+# path (frame codec, status frames, queue, transport; on a deployed board the
+# LoRaWAN radio path too) and what the read left loaded of the profile's
+# modules (under deep sleep a driver lets its module go after its read).
 RUNTIME = ("runtime.app",)
 PROFILES = {
     "parking_bay": ("apps.parking_bay", "sensors.hw", "sensors.qmc5883l"),
@@ -52,8 +54,15 @@ PROFILES = {
     "water_main": ("apps.water_main", "radio.modbus", "sensors.flowmeter"),
     "hiker_tracker": ("apps.hiker_tracker", "sensors.button", "sensors.axp192", "sensors.hw", "sensors.gnss"),
 }
-# A deployed board's wake sends over LoRaWAN: the radio path on top of the runtime's.
+SEND = ("protocols.frames", "runtime.status", "runtime.queue", "runtime.transport")
 LORAWAN = ("radio.lorawan",)
+KEPT = {   # of PROFILES, what is still loaded at the send (tests/test_bench_estimate.py checks these)
+    "parking_bay": ("apps.parking_bay",),
+    "rodent_station": ("apps.rodent_station", "sensors.hw", "sensors.digital"),
+    "smart_toilet": ("apps.smart_toilet", "sensors.digital"),
+    "water_main": ("apps.water_main",),
+    "hiker_tracker": ("apps.hiker_tracker", "sensors.button", "sensors.axp192", "sensors.hw"),
+}
 DOWNLINK = ("protocols.cbor_decoder", "protocols.cbor_extras", "protocols.frame_decoder", "runtime.downlink")
 
 # The ESP32 port's `machine` as far as the firmware's modules read it at import.
@@ -157,19 +166,24 @@ def _both(work, sets):
 
 
 def measure(work, rom):
-    """{name: (64-bit bytes, 32-bit bytes)} kept by the runtime's imports, by
-    each profile's on top of them, and by a downlink's on top of the runtime's."""
+    """{name: (64-bit bytes, 32-bit bytes)} kept by the imports: "runtime";
+    on top of it "downlink" (the decoders), "send" (the send path) and
+    "lorawan" (the radio path, on top of the send path); each profile's read
+    set on top of the runtime (its name) and what of it is kept at the send,
+    on top of the runtime and the send path (its name + ":send")."""
     (work / "fw.rom").write_bytes(rom)
     (work / "stub").mkdir(exist_ok=True)
     (work / "stub" / "fakemachine.py").write_text(_MACHINE)
     out = {}
     u, w = _both(work, [RUNTIME, DOWNLINK])
     out["runtime"], out["downlink"] = (u[0], w[0]), (u[1], w[1])
-    u, w = _both(work, [RUNTIME, LORAWAN])
-    out["lorawan"] = (u[1], w[1])
+    u, w = _both(work, [RUNTIME, SEND, LORAWAN])
+    out["send"], out["lorawan"] = (u[1], w[1]), (u[2], w[2])
     for name, mods in PROFILES.items():
         u, w = _both(work, [RUNTIME, mods])
         out[name] = (u[1], w[1])
+        u, w = _both(work, [RUNTIME, SEND, KEPT[name]])
+        out[name + ":send"] = (u[2], w[2])
     return out
 
 
@@ -185,20 +199,22 @@ def main(argv=None):
         rom = build_romfs()[0]
     rows = measure(work, rom)
     run64, run32 = rows["runtime"]
-    print("heap kept by the imports a deep-sleep wake holds at its peak, from one ROMFS image (%s)" % PACKAGE)
-    print("  %-16s %18s %18s %8s" % ("", "unix port, 64-bit", "wasm port, 32-bit", "32/64"))
-    print("  %-16s %16d B %16d B %8.2f" % ("runtime", run64, run32, run32 / run64))
-    for name in PROFILES:
-        p64, p32 = rows[name]
-        print("  %-16s %16d B %16d B %8.2f   (runtime + profile: %.2f)"
-              % ("+ " + name, p64, p32, p32 / p64, (run32 + p32) / (run64 + p64)))
-    for label, key in (("+ a downlink's", "downlink"), ("+ LoRaWAN's", "lorawan")):
+    print("heap kept by the imports a deep-sleep wake holds at its peaks, from one ROMFS image (%s)" % PACKAGE)
+    print("  %-22s %18s %18s %8s" % ("", "unix port, 64-bit", "wasm port, 32-bit", "32/64"))
+    print("  %-22s %16d B %16d B %8.2f" % ("runtime", run64, run32, run32 / run64))
+    for label, key in (("+ a downlink's", "downlink"), ("+ the send path", "send"), ("  + LoRaWAN's", "lorawan")):
         x64, x32 = rows[key]
-        print("  %-16s %16d B %16d B %8.2f" % (label, x64, x32, x32 / x64))
-    print("  (runtime: runtime.app and what it imports; a profile: its application and drivers; a downlink:")
-    print("  the decoders; LoRaWAN: the radio path a deployed board's wake sends through. The wasm port")
-    print("  collects only between calls into it, so each set is measured between collections made there;")
-    print("  qstr pools grow by doubling in both, so sets, not modules.)")
+        print("  %-22s %16d B %16d B %8.2f" % (label, x64, x32, x32 / x64))
+    for name in PROFILES:
+        for label, key in (("+ " + name, name), ("  at the send", name + ":send")):
+            x64, x32 = rows[key]
+            print("  %-22s %16d B %16d B %8.2f" % (label, x64, x32, x32 / x64))
+    print("  (runtime: runtime.app and what it imports; a downlink: the decoders; the send path: frame codec,")
+    print("  status frames, queue, transport, imported after the read; LoRaWAN: the radio path a deployed")
+    print("  board's wake sends through; a profile: its application and drivers, at the read, and what of them")
+    print("  is still loaded at the send, on top of the runtime and the send path. The wasm port collects only")
+    print("  between calls into it, so each set is measured between collections made there; qstr pools grow")
+    print("  by doubling in both, so sets, not modules.)")
     print("  (measured in %.0f s)" % (time.perf_counter() - started))
 
 

@@ -12,3 +12,42 @@ def test_the_rest_of_the_figure_is_kept_for_the_high_estimate_and_scaled_for_the
 
 def test_a_figure_that_is_all_imports_scales_as_they_do():
     assert estimate_32bit(need=36000, imports64=36000, imports32=20000) == (20000, 20000)
+
+
+def test_the_peak_is_told_by_where_the_wake_ran_out():
+    from bench.apps import peak_of
+    assert peak_of("sensors/ads1115.py:69 _write (192 B)") == "read"
+    assert peak_of("apps/water_main.py:140 read (64 B)") == "read"
+    assert peak_of("radio/modbus.py:249 transact (304 B)") == "read"
+    assert peak_of("frames.py:61 _from_table (128 B)") == "send"
+    assert peak_of("radio/lorawan.py:120 _take_line (64 B)") == "send"
+    assert peak_of("runtime/queue.py:80 append (96 B)") == "send"
+    assert peak_of("frames parking_bay instead of status+counters+parking_bay") is None
+    assert peak_of("-") is None
+
+
+def test_each_peak_counts_the_imports_it_holds():
+    from bench.apps import LORAWAN, _imports_at
+    sets = {"runtime": (100, 50), "send": (40, 20), "lorawan": (30, 16), "water_main": (20, 11),
+            "water_main:send": (5, 3)}
+    assert _imports_at(sets, "water_main", "romfs", "read") == (120, 61)
+    assert _imports_at(sets, "water_main", "romfs", "send") == (145, 73)
+    assert _imports_at(sets, "water_main", LORAWAN, "send") == (175, 89)
+    assert _imports_at(sets, "water_main", LORAWAN, "read") == (120, 61)
+
+
+def test_what_the_send_keeps_is_what_the_application_does_not_let_go():
+    # bench.wasm32.KEPT: of the modules a profile's read holds, those still
+    # loaded at the send. Under deep sleep an application lets a driver's
+    # module go by naming it (sensors.forget, its own _done); the sets must
+    # follow the code.
+    from pathlib import Path
+    from bench import wasm32
+    root = Path(__file__).resolve().parent.parent / "firmware" / "apps"
+    for name, read in wasm32.PROFILES.items():
+        source = (root / (name + ".py")).read_text()
+        kept = wasm32.KEPT[name]
+        assert kept[0] == "apps." + name and set(kept) <= set(read)
+        for module in read[1:]:
+            let_go = '"%s"' % module in source
+            assert let_go == (module not in kept), (name, module)

@@ -5,7 +5,7 @@
 # Sensors: the GNSS receiver's NMEA on the board's gnss_uart
 # (sensors/gnss.py), the SOS button (sensors/button.py, a long press; its pin
 # also wakes the board from deep sleep), the battery through the ADC
-# (runtime/status.py).
+# (runtime/battery.py).
 #
 # Profile decisions, each wake (the wake interval is config["interval"]):
 #   - motion from successive fixes: moving when this fix is more than move_m
@@ -30,7 +30,7 @@ import time
 import machine
 
 from runtime import board as boardfile
-from runtime import status
+from runtime import battery
 from runtime.profile import thresholds as profile_thresholds
 from runtime.tasks import sleep_ms
 from sensors import forget
@@ -153,7 +153,7 @@ class Sensors:
         # The cell first, at rest: before the GNSS search loads it (a truer
         # figure on the open-circuit curve) and before that search's buffers
         # fragment the heap (a PMU driver is imported here).
-        mv = status.battery_mv(self.board)
+        mv = battery.battery_mv(self.board)
         sos = await self._long_press(progress)     # a press that woke the board, or held now
         fix, sos_later = await self._fix(progress, not sos)
         sos = sos or sos_later
@@ -232,7 +232,7 @@ class Profile:
         if lat is not None and not (_LAT[0] <= lat <= _LAT[1] and _LON[0] <= lon <= _LON[1]):
             lat = lon = None   # a fix beyond the frame's area (Hong Kong and its waters): no position sent
         fields = {"latitude": lat, "longitude": lon, "fix": r.get("fix", "none") if lat is not None else "none",
-                  "sos": self.sos, "battery": (status.battery_percent(battery_mv) + 2) // 5}
+                  "sos": self.sos, "battery": (battery.battery_percent(battery_mv) + 2) // 5}
         return ("hiker_tracker", fields, True)
 
     def decide(self, readings, now_s):

@@ -24,7 +24,7 @@
 # State kept through deep sleep: baseline (1/100 uT), state, counters: ~40 bytes.
 import gc
 
-from runtime import status
+from runtime import battery
 from sensors import SensorError, forget, limits
 
 DEFAULTS = {
@@ -68,7 +68,7 @@ class Sensors:
 
     async def read(self, progress):
         gc.collect()   # light sleep keeps one heap for days: start each wake clean
-        out = {"battery": status.battery_percent(status.battery_mv(self.board))}
+        out = {"battery": battery.battery_percent(battery.battery_mv(self.board))}
         if self.bus is None:
             out["error"] = "qmc5883l: no i2c0 on this board"
             return out

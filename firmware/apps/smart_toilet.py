@@ -34,7 +34,7 @@
 # board sleeps); under deep sleep the door reed (an RTC GPIO) wakes the board.
 import gc
 
-from runtime import status
+from runtime import battery
 from sensors import SensorError, forget, limits
 
 DEFAULTS = {
@@ -131,7 +131,7 @@ class Sensors:
     async def read(self, progress):
         gc.collect()   # light sleep keeps one heap for days: start each wake clean
         radar_ms = limits(self.config, DEFAULTS)["radar_ms"]   # the one threshold read here: no dict kept
-        out = {"battery": status.battery_percent(status.battery_mv(self.board)), "errors": []}
+        out = {"battery": battery.battery_percent(battery.battery_mv(self.board)), "errors": []}
         if self.uart is not None:
             self._presence(out, radar_ms)
             self._done("sensors.ld2410")

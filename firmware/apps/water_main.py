@@ -41,7 +41,7 @@ import time
 import machine
 
 from runtime import board as boardfile
-from runtime import status
+from runtime import battery
 from runtime.profile import thresholds as profile_thresholds
 from sensors import forget
 
@@ -133,7 +133,7 @@ class Sensors:
         return total / n, lo, hi
 
     async def read(self, progress):
-        out = {"battery_mv": status.battery_mv(self.board), "pressure": None, "pressure_min": None,
+        out = {"battery_mv": battery.battery_mv(self.board), "pressure": None, "pressure_min": None,
                "pressure_max": None, "flow": None, "errors": list(self.errors)}
         if self.has_i2c:
             try:
@@ -207,18 +207,18 @@ class Profile:
         lo = max(min(lo, p), p - _SPAN)
         hi = min(max(hi, p), p + _SPAN)
         return ("water_main", {"pressure": p / 10, "flow": flow / 100, "pressure_min": lo / 10,
-                               "pressure_max": hi / 10, "battery": status.battery_percent(mv)})
+                               "pressure_max": hi / 10, "battery": battery.battery_percent(mv)})
 
     def _alarm(self, name, active, sends, mv):
         return ("alarm", {"alarm": name, "active": active, "repeat": min(sends, 255),
-                          "battery": status.battery_percent(mv)})
+                          "battery": battery.battery_percent(mv)})
 
     def _night_frame(self, n, mv, t):
         # In whole steps of 15 minutes, rounded outward: the start down, the end up.
         start = t["night_start_min"] // 15
         span = max(0, (t["night_end_min"] + 14) // 15 - start)
         return ("night_flow", {"flow": n[1], "start": start, "duration": min(span, 23),
-                               "samples": min(n[2], 255), "battery": (status.battery_percent(mv) + 2) // 5}, True)
+                               "samples": min(n[2], 255), "battery": (battery.battery_percent(mv) + 2) // 5}, True)
 
     def _leak(self, night_min, mv, t):
         # The night-flow leak alarm: raised after each night at or above the limit until acknowledged.

@@ -18,9 +18,7 @@ from runtime import state
 from runtime.log import Log
 from runtime.modules import forget
 from runtime import profile as profiles
-from runtime.queue import FlashQueue
 from runtime.scheduler import Scheduler, WDT_TIMEOUT_MS
-from runtime import transport as transports
 
 try:
     from micropython import const
@@ -58,12 +56,22 @@ class App:
             # (a config or setting downlink imports it again)
             configfile = None
             forget("runtime.config")
-        self.queue = FlashQueue("queue", max_segments=self.config["queue_segments"])
+        self.queue = None       # and the transport: open_send()
+        self.transport = None
         self.wdt = None
         self.sensors = None
         self.profile = None
         self.reboot_in = None   # seconds, when a reboot downlink asked for one
-        self.transport = transports.select(self)
+
+    def open_send(self):
+        # The queue and the transport, made when the first frame is ready to
+        # queue: after the sensors' read (runtime/scheduler.py says why). Light
+        # sleep keeps them from cycle to cycle.
+        if self.queue is None:
+            from runtime.queue import FlashQueue
+            from runtime import transport as transports
+            self.queue = FlashQueue("queue", max_segments=self.config["queue_segments"])
+            self.transport = transports.select(self)
 
     def feed(self):
         # Long radio waits (receive windows, join accept) feed the watchdog

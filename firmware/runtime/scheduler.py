@@ -1,12 +1,17 @@
 # One wake of the board: sample, let the profile decide, queue the frames,
 # send what the transport takes, then sleep. Runs as a task of runtime/tasks.py
 # beside the watchdog's feeder, which feeds only while the cycle's steps move on.
+#
+# On a deep-sleep wake the send path (the frame codec, the status frames,
+# the queue, the transport and its radio) is imported after the sensors'
+# read: the drivers have let their modules go by then, so the read's peak
+# holds none of the send path's code and the send's none of the drivers'.
+# The frames still queue in the order they always had: status first, then
+# the profile's.
 import time
 
 import machine
 
-from protocols import frames as wire
-from runtime import status
 from runtime import tasks
 from runtime.watchdog import Watchdog
 
@@ -33,21 +38,25 @@ class Scheduler:
     def enqueue(self, kind, fields, raw=False):
         # Encode and queue one frame; a frame the schema refuses is logged, never sent half-made.
         # raw: the numbers are whole steps of each field (a position in 1e-5 degree), no float.
+        from protocols import frames as wire
+        ctx = self.ctx
+        ctx.open_send()
         try:
             data = wire.encode(kind, fields, raw)
         except wire.FrameError as e:
-            self.ctx.log.error("frame %s not sent: %s" % (kind, e))
+            ctx.log.error("frame %s not sent: %s" % (kind, e))
             return None
-        return self.ctx.queue.append(data)
+        return ctx.queue.append(data)
 
     async def sample(self):
+        # The profile's frames, decided but not yet encoded: [(kind, fields) or (kind, fields, raw)].
         ctx = self.ctx
         self.progress("sample")
         readings = await ctx.sensors.read(self.progress)
         self.progress("decide")
-        for frame in ctx.profile.decide(readings, time.time()):
-            self.enqueue(*frame)   # (kind, fields) or (kind, fields, raw)
+        frames = list(ctx.profile.decide(readings, time.time()))
         ctx.wake.profile = ctx.profile.save()
+        return frames
 
     def status_due(self):
         # The first cycle after a reset, then every status_every cycles (deep or light sleep).
@@ -60,12 +69,15 @@ class Scheduler:
         return False
 
     def send_status(self):
+        from runtime import status
         ctx = self.ctx
+        ctx.open_send()
         for kind, fields in status.frames(ctx.board, ctx.reset_cause, ctx.uptime_ms(), ctx.boot_count, ctx.queue):
             self.enqueue(kind, fields)
 
     async def transmit(self):
         # Oldest first; stop at the first frame the transport cannot take now.
+        self.ctx.open_send()
         queue = self.ctx.queue
         transport = self.ctx.transport
         while True:
@@ -93,9 +105,22 @@ class Scheduler:
             downlink.take(self, port, data)
 
     async def cycle(self):
-        if self.status_due():
+        due = self.status_due()
+        # After a reset (power on, watchdog, crash) the status frames go first,
+        # before a read that may hang again: every reset is on record. A
+        # deep-sleep wake queues them after its read, still ahead of the profile's.
+        first = due and self.ctx.reset_cause != machine.DEEPSLEEP_RESET
+        if first:
             self.send_status()
-        await self.sample()
+        frames = ()
+        try:
+            frames = await self.sample()
+        finally:
+            # a read that failed still leaves this wake's status frames queued
+            if due and not first:
+                self.send_status()
+            for frame in frames:
+                self.enqueue(*frame)
         await self.transmit()
         if self.ctx.profile is not None:
             # downlinks taken while sending (an alarm_ack) change the profile's state too

@@ -87,10 +87,10 @@ def test_runtime_battery_comes_from_the_pmu_on_a_tbeam(make_board):
     # No scenario I2C list: the board file's own virtual AXP192 (3.92 V).
     b = tbeam(make_board)
     mv, percent = run(b, """
-from runtime import board, status
+from runtime import battery, board
 bd = board.load()
-mv = status.battery_mv(bd)
-print(repr([mv, status.battery_percent(mv)]))
+mv = battery.battery_mv(bd)
+print(repr([mv, battery.battery_percent(mv)]))
 """)
     assert mv == pytest.approx(3920, abs=STEP_MV)
     assert percent == 77                 # 75 % at 3.9 V, 85 % at 4.0 V
@@ -99,7 +99,7 @@ print(repr([mv, status.battery_percent(mv)]))
 def test_runtime_battery_is_zero_when_the_pmu_does_not_answer(make_board):
     b = tbeam(make_board, {"i2c0": [dict(PMU, tracks={"missing": {"initial": 1}})]})
     mv = run(b, """
-from runtime import board, status
-print(repr(status.battery_mv(board.load())))
+from runtime import battery, board
+print(repr(battery.battery_mv(board.load())))
 """)
     assert mv == 0

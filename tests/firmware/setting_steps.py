@@ -53,6 +53,9 @@ class _Ctx:
         module = __import__("apps." + app, None, None, ["Profile"])
         self.profile = module.Profile(self.config, None)
 
+    def open_send(self):
+        pass   # the queue is made above
+
 
 def run(app, config, steps, folder):
     here = os.getcwd()
