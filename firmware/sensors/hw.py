@@ -4,7 +4,7 @@
 import machine
 
 from runtime import board as boardfile
-from runtime import battery
+from runtime.battery import battery_mv, battery_percent
 
 _PULLS = {"up": machine.Pin.PULL_UP, "down": machine.Pin.PULL_DOWN}
 _ATTEN = {"0db": machine.ADC.ATTN_0DB, "2.5db": machine.ADC.ATTN_2_5DB,
@@ -46,5 +46,5 @@ def adc(board, name):
 
 def battery(board):
     # The battery in percent for the frames (0 when the board has no battery ADC).
-    return battery.battery_percent(battery.battery_mv(board))
+    return battery_percent(battery_mv(board))
 
