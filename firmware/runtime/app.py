@@ -62,12 +62,36 @@ class App:
         self.sensors = None
         self.profile = None
         self.reboot_in = None   # seconds, when a reboot downlink asked for one
+        self.released = False   # release_profile() let the profile go
+
+    def release_profile(self):
+        # Under deep sleep, once the profile has decided and its state is
+        # saved (runtime/scheduler.py), the profile, its sensors and its
+        # module go before the send, whose peak then holds none of them. A
+        # downlink loads it again (loaded_profile). Safe mode's status-only
+        # pair stays.
+        module = type(self.profile).__module__ if self.profile is not None else ""
+        if self.config["sleep"] != "deep" or not module.startswith("apps."):
+            return
+        self.sensors = self.profile = None
+        self.released = True
+        forget(module)
+
+    def loaded_profile(self):
+        # The profile, loaded again from its saved state if release_profile let it go.
+        if self.released:
+            self.released = False
+            self.sensors, self.profile = profiles.load(self.config["profile"], self.board, self.config,
+                                                       self.wake.profile, self.log)
+        return self.profile
 
     def open_send(self):
         # The queue and the transport, made when the first frame is ready to
         # queue: after the sensors' read (runtime/scheduler.py says why). Light
         # sleep keeps them from cycle to cycle.
         if self.queue is None:
+            import gc
+            gc.collect()   # the read's garbage gone first: the send path's modules find whole holes
             from runtime.queue import FlashQueue
             from runtime import transport as transports
             self.queue = FlashQueue("queue", max_segments=self.config["queue_segments"])

@@ -45,6 +45,9 @@ def apply(scheduler, kind, fields):
     # A decoded downlink: the runtime's own kinds here, the rest to the profile.
     ctx = scheduler.ctx
     ctx.log.info("downlink " + kind)
+    reload = getattr(ctx, "loaded_profile", None)
+    if reload is not None:
+        reload()   # under deep sleep the profile went before the send (App.release_profile)
     if kind == "config":
         scheduler.enqueue("config_ack", {"seq": fields["seq"], "result": apply_config(ctx, fields)})
     elif kind == "setting":

@@ -4,8 +4,10 @@
 #
 # On a deep-sleep wake the send path (the frame codec, the status frames,
 # the queue, the transport and its radio) is imported after the sensors'
-# read: the drivers have let their modules go by then, so the read's peak
-# holds none of the send path's code and the send's none of the drivers'.
+# read: the drivers have let their modules go by then, and the profile lets
+# its own go once it has decided (App.release_profile; a downlink loads it
+# again), so the read's peak holds none of the send path's code and the
+# send's none of the profile's.
 # The frames still queue in the order they always had: status first, then
 # the profile's.
 import time
@@ -115,6 +117,7 @@ class Scheduler:
         frames = ()
         try:
             frames = await self.sample()
+            self.ctx.release_profile()
         finally:
             # a read that failed still leaves this wake's status frames queued
             if due and not first:
