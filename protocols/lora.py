@@ -40,11 +40,13 @@ _LDRO_MS = const(16)       # LDRO is mandated above a 16 ms symbol (SX1276 datas
 _BW_HZ = (7800, 7810, 10400, 10420, 15600, 15630, 20800, 20830, 31250,
           41670, 41700, 62500, 125000, 250000, 500000)
 
-# LoRaWAN data rates: one entry per DR index, (SF, bandwidth kHz, N) where N is
-# the maximum FRMPayload (application payload) length without FOpts, or None
-# where the DR is not LoRa (FSK, LR-FHSS) or is RFU. AS923 entries carry a
-# fourth value: N when UplinkDwellTime = 1 (400 ms), 0 where the DR is not
-# allowed then.
+# LoRaWAN data rates: four values per DR index, one DR a line: SF, bandwidth
+# kHz, N, and N when UplinkDwellTime = 1 (400 ms), where N is the maximum
+# FRMPayload (application payload) length without FOpts. The dwell-time N is
+# 0 where AS923 does not allow the DR then, None in regions without that
+# setting; a DR that is not LoRa (FSK, LR-FHSS) or is RFU is all None. One flat
+# tuple a region: on MicroPython every tuple is an object on the heap, and a
+# tuple of rows cost a device more than twice the heap of these.
 #
 # N values: LoRaWAN Regional Parameters RP002-1.0.x, "maximum payload size
 # (not repeater compatible)" tables, e.g. RP002-1.0.5 Table 73 for AS923.
@@ -55,38 +57,38 @@ _BW_HZ = (7800, 7810, 10400, 10420, 15600, 15630, 20800, 20830, 31250,
 # (repeater_compatible = false, Revision::Latest). A repeater would lower the
 # 242-byte rows to 222.
 _AS923 = (
-    (12, 125, 51, 0),       # DR0
-    (11, 125, 51, 0),       # DR1
-    (10, 125, 115, 11),     # DR2: 11 bytes with dwell time, the Hong Kong worst case
-    (9, 125, 115, 53),      # DR3
-    (8, 125, 242, 125),     # DR4
-    (7, 125, 242, 242),     # DR5
-    (7, 250, 242, 242),     # DR6 (DR7 is FSK)
+    12, 125, 51, 0,             # DR0
+    11, 125, 51, 0,             # DR1
+    10, 125, 115, 11,           # DR2: 11 bytes with dwell time, the Hong Kong worst case
+    9, 125, 115, 53,            # DR3
+    8, 125, 242, 125,           # DR4
+    7, 125, 242, 242,           # DR5
+    7, 250, 242, 242,           # DR6 (DR7 is FSK)
 )
 _EU868 = (
-    (12, 125, 51),          # DR0
-    (11, 125, 51),          # DR1
-    (10, 125, 51),          # DR2
-    (9, 125, 115),          # DR3
-    (8, 125, 242),          # DR4
-    (7, 125, 242),          # DR5
-    (7, 250, 242),          # DR6 (DR7 is FSK, DR8..11 LR-FHSS)
+    12, 125, 51, None,          # DR0
+    11, 125, 51, None,          # DR1
+    10, 125, 51, None,          # DR2
+    9, 125, 115, None,          # DR3
+    8, 125, 242, None,          # DR4
+    7, 125, 242, None,          # DR5
+    7, 250, 242, None,          # DR6 (DR7 is FSK, DR8..11 LR-FHSS)
 )
 _US915 = (
-    (10, 125, 11),          # DR0
-    (9, 125, 53),           # DR1
-    (8, 125, 125),          # DR2
-    (7, 125, 242),          # DR3
-    (8, 500, 242),          # DR4
-    None,                   # DR5 LR-FHSS
-    None,                   # DR6 LR-FHSS
-    None,                   # DR7 RFU
-    (12, 500, 53),          # DR8  (downlink)
-    (11, 500, 129),         # DR9  (downlink)
-    (10, 500, 242),         # DR10 (downlink)
-    (9, 500, 242),          # DR11 (downlink)
-    (8, 500, 242),          # DR12 (downlink)
-    (7, 500, 242),          # DR13 (downlink)
+    10, 125, 11, None,          # DR0
+    9, 125, 53, None,           # DR1
+    8, 125, 125, None,          # DR2
+    7, 125, 242, None,          # DR3
+    8, 500, 242, None,          # DR4
+    None, None, None, None,     # DR5 LR-FHSS
+    None, None, None, None,     # DR6 LR-FHSS
+    None, None, None, None,     # DR7 RFU
+    12, 500, 53, None,          # DR8  (downlink)
+    11, 500, 129, None,         # DR9  (downlink)
+    10, 500, 242, None,         # DR10 (downlink)
+    9, 500, 242, None,          # DR11 (downlink)
+    8, 500, 242, None,          # DR12 (downlink)
+    7, 500, 242, None,          # DR13 (downlink)
 )
 
 
@@ -222,12 +224,13 @@ def _table(region):
 
 
 def _entry(region, dr):
+    # (the region's table, the index of dr's first value in it)
     table = _table(region)
-    _int("dr", dr, 0, len(table) - 1)
-    entry = table[dr]
-    if entry is None:
+    _int("dr", dr, 0, len(table) // 4 - 1)
+    i = 4 * dr
+    if table[i] is None:
         raise ValueError("dr: DR" + str(dr) + " of " + region + " is not a LoRa data rate")
-    return entry
+    return table, i
 
 
 def data_rate(region, dr):
@@ -237,8 +240,8 @@ def data_rate(region, dr):
     US915 DR0..DR4 (uplink) and DR8..DR13 (downlink). FSK, LR-FHSS and RFU
     data rates raise ValueError, as do unknown regions.
     """
-    entry = _entry(region, dr)
-    return (entry[0], entry[1])
+    table, i = _entry(region, dr)
+    return (table[i], table[i + 1])
 
 
 def max_payload(region, dr, dwell=False):
@@ -250,12 +253,12 @@ def max_payload(region, dr, dwell=False):
     ValueError for dwell=True. Values: LoRaWAN Regional Parameters RP002-1.0.x,
     not repeater compatible.
     """
-    entry = _entry(region, dr)
+    table, i = _entry(region, dr)
     if _flag("dwell", dwell, False):
-        if len(entry) < 4:
+        if table[i + 3] is None:
             raise ValueError("dwell: only AS923 has an UplinkDwellTime setting, not " + region)
-        return entry[3]
-    return entry[2]
+        return table[i + 3]
+    return table[i + 2]
 
 
 def fits(app_bytes, region, dr, dwell=False, fopts=0):
