@@ -31,7 +31,8 @@ import binascii
 import json
 import time
 
-from protocols import lora
+# protocols/lora.py's tables and arithmetic without its checks: the driver's arguments are its own
+from protocols import lora_core
 
 try:
     from micropython import const
@@ -220,14 +221,15 @@ class Rak3172:
 
     def max_payload(self, dr=None):
         # Application payload limit at dr (the current one by default).
-        return lora.max_payload(self.region, self.dr if dr is None else dr, self.dwell)
+        return lora_core.max_payload(self.region, self.dr if dr is None else dr, self.dwell)
 
     def fits(self, n, dr=None):
-        return lora.fits(n, self.region, self.dr if dr is None else dr, self.dwell)
+        return lora_core.fits(n, self.region, self.dr if dr is None else dr, self.dwell)
 
     def airtime_ms(self, n, dr=None):
-        sf, bw = lora.data_rate(self.region, self.dr if dr is None else dr)
-        return int(lora.uplink_airtime_ms(n, sf, bw)) + 1
+        # n: 0..242 bytes (a frame that fits at some data rate)
+        sf, bw = lora_core.data_rate(self.region, self.dr if dr is None else dr)
+        return int(lora_core.uplink_airtime_ms(n, sf, bw)) + 1
 
     # ---- waiting for events
 

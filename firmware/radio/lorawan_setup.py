@@ -13,7 +13,7 @@
 import binascii
 import time
 
-from protocols import lora
+from protocols.lora_core import LORAWAN_OVERHEAD
 from radio.lorawan_errors import ModemTimeout
 
 try:
@@ -105,7 +105,7 @@ def join(m):
     # boot, 8 s period, no retries by the module: the caller backs off).
     # True when joined; False on +EVT:JOIN_FAILED_*; ModemError otherwise.
     m.command("AT+JOIN=1:0:8:0")
-    air = m.airtime_ms(_JOIN_REQUEST - lora.LORAWAN_OVERHEAD, m.dr if m.dr is not None else 2)
+    air = m.airtime_ms(_JOIN_REQUEST - LORAWAN_OVERHEAD, m.dr if m.dr is not None else 2)
     line = m._wait(("+EVT:JOINED", "+EVT:JOIN_FAILED"), air + _JOIN1_MS,
                    air + _JOIN2_MS + air + _MARGIN_MS)
     if line is None:
@@ -146,7 +146,7 @@ def try_join(t):
     state["fails"] += 1
     wait = min(_JOIN_BACKOFF_MAX_S, _JOIN_BACKOFF_S << min(state["fails"] - 1, 8))
     state["next_join"] = time.time() + wait
-    t.spend(m.airtime_ms(_JOIN_REQUEST - lora.LORAWAN_OVERHEAD))
+    t.spend(m.airtime_ms(_JOIN_REQUEST - LORAWAN_OVERHEAD))
     t._save()
     t.log.error("lorawan: join failed (%d in a row), next try in %d s" % (state["fails"], wait))
     return False
