@@ -409,3 +409,13 @@ def test_compiled_mpy_gives_the_same_answers(micropython, tmp_path):
                           "print(l.airtime_ms(13, 7), l.max_payload('AS923', 2, True), l.max_uplinks_per_day(3, 7))"
                           % str(tmp_path))
     assert out.split() == ["46.336", "11", "16791"]
+
+
+@pytest.mark.parametrize("region, dwell", [("AS923", True), ("AS923", False), ("EU868", False), ("US915", False)])
+def test_a_devices_arithmetic_gives_the_apis_answers(interp, region, dwell):
+    # A device asks protocols/lora_core.py, without lora.py's checks: at every data rate
+    # (unknown and non-LoRa ones too) and every payload length, the same answers and errors.
+    found = interp.call("tests.lora_answers", "side_by_side", region, dwell)
+    assert len(found) == 16 and sum(len(core) > 258 for _, _, core in found) >= 5
+    for dr, api, core in found:
+        assert core == api, (region, dr, dwell)

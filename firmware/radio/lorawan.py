@@ -19,11 +19,20 @@
 #
 # The MCU sleeps until a window can have opened instead of spinning on the
 # UART; the UART gets a receive buffer big enough for the longest event line.
+#
+# This module is what a deep-sleep wake runs: the module kept its session, so
+# the wake checks it is joined, sends, and takes the downlinks. On MicroPython
+# each function and class costs heap from its import on, so what such a wake
+# never runs lives in modules loaded when first needed: setting the module up,
+# joining and the setting commands in radio/lorawan_setup.py (Rak3172.__getattr__,
+# LoRaWANTransport._start), the exceptions in radio/lorawan_errors.py (the module
+# __getattr__; an `except` clause names them only when an exception is matched).
 import binascii
 import json
 import time
 
-from protocols import lora
+# protocols/lora.py's tables and arithmetic without its checks: the driver's arguments are its own
+from protocols import lora_core
 
 try:
     from micropython import const
@@ -32,26 +41,15 @@ except ImportError:
         return x
 
 _AT_TIMEOUT_MS = const(1000)     # a command's status line (RUI3 answers within ms)
-_BOOT_TIMEOUT_MS = const(3000)   # ATZ until "Current Work Mode: LoRaWAN."
 _POLL_MS = const(5)              # UART polling while an answer is due
 _GRACE_MS = const(60)            # polling after each sleep, before sleeping again
 _STEP_MS = const(1100)           # sleep between polls while a window is far off
 _LAST_GRACE_MS = const(1500)     # the final look before a wait gives up (a loaded host may be slow)
 _RX1_MS = const(1000)            # RECEIVE_DELAY1
 _RX2_MS = const(2000)            # RECEIVE_DELAY2
-_JOIN1_MS = const(5000)          # JOIN_ACCEPT_DELAY1
-_JOIN2_MS = const(6000)          # JOIN_ACCEPT_DELAY2
 _ACK_TIMEOUT_MS = const(3000)    # ACK_TIMEOUT 2 s +- 1 s, the upper end
 _MARGIN_MS = const(3000)         # module processing and clock slack
-_JOIN_REQUEST = const(23)        # PHY bytes of a join request
 _ACK_PHY = const(12)             # an empty downlink (ACK): MHDR, FHDR, MIC
-
-# AT+BAND values of RUI3 (AT+BAND? help text)
-BANDS = {"EU868": 4, "US915": 5, "AS923": 8}
-
-ERRORS = ("AT_ERROR", "AT_PARAM_ERROR", "AT_BUSY_ERROR", "AT_TEST_PARAM_OVERFLOW", "AT_NO_CLASSB_ENABLE",
-          "AT_NO_NETWORK_JOINED", "AT_RX_ERROR", "AT_MODE_NO_SUPPORT", "AT_COMMAND_NOT_FOUND",
-          "AT_UNSUPPORTED_BAND", "AT_DUTYCYCLE_RESTRICTED")
 
 # send() results
 SENT = "sent"            # unconfirmed uplink out (+EVT:TX_DONE)
@@ -59,28 +57,22 @@ ACKED = "acked"          # confirmed uplink acknowledged (+EVT:SEND_CONFIRMED_OK
 UNACKED = "unacked"      # confirmed uplink never acknowledged (+EVT:SEND_CONFIRMED_FAILED)
 
 
-class ModemError(Exception):
-    # The module answered a command with an error status (code is its name).
-    def __init__(self, command, code):
-        super().__init__("%s: %s" % (command, code))
-        self.command = command
-        self.code = code
+def __getattr__(name):
+    # lorawan.ModemError, ModemTimeout and ERRORS: radio/lorawan_errors.py;
+    # BANDS: radio/lorawan_setup.py; each loaded now.
+    if name == "ModemError" or name == "ModemTimeout" or name == "ERRORS":
+        return getattr(_errors(), name)
+    if name == "BANDS":
+        from radio import lorawan_setup
+        return lorawan_setup.BANDS
+    raise AttributeError(name)
 
 
-class ModemTimeout(ModemError):
-    # The module said nothing in time: unplugged, hung, or still busy.
-    def __init__(self, command):
-        super().__init__(command, "timeout")
-
-
-def _hex_ok(text, n):
-    if len(text) != n:
-        return False
-    try:
-        binascii.unhexlify(text)
-    except ValueError:
-        return False
-    return True
+def _errors():
+    # radio/lorawan_errors.py, for a raise or an `except` clause: loaded the
+    # first time a command fails.
+    from radio import lorawan_errors
+    return lorawan_errors
 
 
 class Rak3172:
@@ -96,6 +88,17 @@ class Rak3172:
         self.link = None         # last +EVT:LINKCHECK: (ok, margin, gateways, rssi, snr)
         self.dr = None           # data rate as last read or set
         self.retries = 0         # AT+RETY
+
+    def __getattr__(self, name):
+        # reset, configure, join, set_data_rate, adr and request_link_check:
+        # radio/lorawan_setup.py's functions, loaded the first time one is
+        # asked for (a wake whose module kept its session calls none of them),
+        # called as methods of this modem.
+        if name in ("reset", "configure", "join", "set_data_rate", "adr", "request_link_check"):
+            from radio import lorawan_setup
+            f = getattr(lorawan_setup, name)
+            return lambda *args, **kwargs: f(self, *args, **kwargs)
+        raise AttributeError(name)
 
     # ---- lines
 
@@ -179,11 +182,11 @@ class Rak3172:
             left = timeout_ms - time.ticks_diff(time.ticks_ms(), start)
             line = self._line_within(left) if left > 0 else None
             if line is None:
-                raise ModemTimeout(cmd)
+                raise _errors().ModemTimeout(cmd)
             if line == "OK":
                 return values
-            if line in ERRORS or line.startswith("AT_"):
-                raise ModemError(cmd, line)
+            if line.startswith("AT_"):     # an error status (lorawan_errors.ERRORS, or one newer)
+                raise _errors().ModemError(cmd, line)
             if line == cmd or line.startswith("+EVT:"):
                 continue    # echo (ATE), or an event: noted already
             values.append(line)
@@ -193,7 +196,7 @@ class Rak3172:
         for line in self.command("AT+%s=?" % name):
             i = line.find("=")
             return line[i + 1:] if i >= 0 else line
-        raise ModemError("AT+%s=?" % name, "no value")
+        raise _errors().ModemError("AT+%s=?" % name, "no value")
 
     def alive(self):
         # Whether a module answers at all (twice, in case a first line was cut).
@@ -201,48 +204,11 @@ class Rak3172:
             try:
                 self.command("AT", 300)
                 return True
-            except ModemTimeout:
+            except _errors().ModemTimeout:
                 pass
-            except ModemError:
+            except _errors().ModemError:
                 return True
         return False
-
-    def reset(self):
-        # ATZ: the module restarts (its join session is lost) and prints its
-        # banner, ending in the work mode; no status line.
-        self.drain()
-        self.uart.write(b"ATZ\r\n")
-        start = time.ticks_ms()
-        while time.ticks_diff(time.ticks_ms(), start) < _BOOT_TIMEOUT_MS:
-            line = self._line_within(50)
-            if line is not None and line.startswith("Current Work Mode"):
-                break
-        self.dr = None
-        self.command("AT")
-
-    def configure(self, dev_eui, join_eui, app_key, data_rate, adr=True, confirm_retries=1):
-        # Identity and radio settings for OTAA in class A on the configured band.
-        for name, value, n in (("dev_eui", dev_eui, 16), ("join_eui", join_eui, 16), ("app_key", app_key, 32)):
-            if not _hex_ok(value, n):
-                raise ValueError("%s must be %d hex digits" % (name, n))
-        band = BANDS.get(self.region)
-        if band is None:
-            raise ValueError("no RUI3 band for region " + self.region)
-        if self.query("NWM") != "1":
-            # AT+NWM reboots the module into the new mode
-            self.uart.write(b"AT+NWM=1\r\n")
-            self.reset()
-        if self.query("BAND") != str(band):
-            self.command("AT+BAND=%d" % band)
-        self.command("AT+NJM=1")
-        self.command("AT+CLASS=A")
-        self.command("AT+DEVEUI=" + dev_eui.upper())
-        self.command("AT+APPEUI=" + join_eui.upper())
-        self.command("AT+APPKEY=" + app_key.upper())
-        self.command("AT+ADR=%d" % (1 if adr else 0))
-        self.set_data_rate(data_rate)
-        self.command("AT+RETY=%d" % confirm_retries)
-        self.retries = confirm_retries
 
     # ---- state
 
@@ -253,28 +219,17 @@ class Rak3172:
         self.dr = int(self.query("DR"))
         return self.dr
 
-    def set_data_rate(self, dr):
-        self.command("AT+DR=%d" % dr)
-        self.dr = dr
-
-    def adr(self):
-        return self.query("ADR") == "1"
-
     def max_payload(self, dr=None):
         # Application payload limit at dr (the current one by default).
-        return lora.max_payload(self.region, self.dr if dr is None else dr, self.dwell)
+        return lora_core.max_payload(self.region, self.dr if dr is None else dr, self.dwell)
 
     def fits(self, n, dr=None):
-        return lora.fits(n, self.region, self.dr if dr is None else dr, self.dwell)
+        return lora_core.fits(n, self.region, self.dr if dr is None else dr, self.dwell)
 
     def airtime_ms(self, n, dr=None):
-        sf, bw = lora.data_rate(self.region, self.dr if dr is None else dr)
-        return int(lora.uplink_airtime_ms(n, sf, bw)) + 1
-
-    def request_link_check(self):
-        # The next uplink carries a LinkCheckReq; +EVT:LINKCHECK follows it.
-        self.link = None
-        self.command("AT+LINKCHECK=1")
+        # n: 0..242 bytes (a frame that fits at some data rate)
+        sf, bw = lora_core.data_rate(self.region, self.dr if dr is None else dr)
+        return int(lora_core.uplink_airtime_ms(n, sf, bw)) + 1
 
     # ---- waiting for events
 
@@ -303,19 +258,7 @@ class Rak3172:
                 return None
             self._sleep(min(_STEP_MS, limit_ms - elapsed))
 
-    # ---- join and send
-
-    def join(self):
-        # One OTAA join attempt (AT+JOIN=1:0:8:0: start now, no auto-join at
-        # boot, 8 s period, no retries by the module: the caller backs off).
-        # True when joined; False on +EVT:JOIN_FAILED_*; ModemError otherwise.
-        self.command("AT+JOIN=1:0:8:0")
-        air = self.airtime_ms(_JOIN_REQUEST - lora.LORAWAN_OVERHEAD, self.dr if self.dr is not None else 2)
-        line = self._wait(("+EVT:JOINED", "+EVT:JOIN_FAILED"), air + _JOIN1_MS,
-                          air + _JOIN2_MS + air + _MARGIN_MS)
-        if line is None:
-            raise ModemTimeout("AT+JOIN")
-        return line == "+EVT:JOINED"
+    # ---- send
 
     def send(self, port, data, confirmed=False):
         # One uplink of data on port (1..223). Returns SENT, ACKED or UNACKED;
@@ -326,7 +269,7 @@ class Rak3172:
         if self.dr is None:
             self.data_rate()
         if not self.fits(len(data)):
-            raise ModemError("AT+SEND", "AT_PARAM_ERROR")   # the module would refuse it too
+            raise _errors().ModemError("AT+SEND", "AT_PARAM_ERROR")   # the module would refuse it too
         self.command("AT+CFM=%d" % (1 if confirmed else 0))
         self.command("AT+SEND=%d:%s" % (port, binascii.hexlify(data).decode()))
         air = self.airtime_ms(len(data))
@@ -337,7 +280,7 @@ class Rak3172:
         else:
             line = self._wait(("+EVT:TX_DONE",), air + _RX1_MS, air + _RX2_MS + _MARGIN_MS)
         if line is None:
-            raise ModemTimeout("AT+SEND")
+            raise _errors().ModemTimeout("AT+SEND")
         self.drain()   # an +EVT:RX_ line printed right after the send event
         if line.startswith("+EVT:SEND_CONFIRMED_OK"):
             return ACKED
@@ -356,8 +299,6 @@ class Rak3172:
 _APP_PORT = const(2)           # every cityfleet frame goes on FPort 2
 _STATE = "lora.json"           # what must outlive deep sleep: duty cycle, join backoff
 _BUCKET_S = const(3600)        # duty cycle observation period (ETSI EN 300 220: one hour)
-_JOIN_BACKOFF_S = const(30)    # first wait after a failed join, doubling...
-_JOIN_BACKOFF_MAX_S = const(3600)
 _MAX_DUTY_WAIT_MS = const(10000)  # waited for in place; longer waits end the wake's sending
 _REJOIN_AFTER = const(32)      # unacknowledged uplinks in a row before the session is doubted
 
@@ -422,35 +363,16 @@ class LoRaWANTransport:
     # ---- session
 
     def _start(self):
-        m = self.modem
-        c = self.config
+        # Whether the module has a session to send with. After deep sleep it
+        # kept the one it had: one question (AT+NJS=?). Setting it up after
+        # a reset and joining are radio/lorawan_setup.py's, loaded only then.
         if self.fresh:
-            if not m.alive():
-                raise ModemTimeout("AT")
-            m.reset()
-            m.configure(c["dev_eui"], c["join_eui"], c["app_key"], c["data_rate"])
-            self.fresh = False
-        if not self.rejoin and m.joined():
+            from radio import lorawan_setup
+            lorawan_setup.prepare(self)
+        if not self.rejoin and self.modem.joined():
             return True
-        now = time.time()
-        if now < self.state["next_join"]:
-            return False
-        self.log.info("lorawan: joining (OTAA, %s)" % c["region"])
-        if m.join():
-            self.rejoin = False
-            self.state["fails"] = 0
-            self.state["next_join"] = 0
-            self.state["unacked"] = 0
-            self.log.info("lorawan: joined")
-            self._save()
-            return True
-        self.state["fails"] += 1
-        wait = min(_JOIN_BACKOFF_MAX_S, _JOIN_BACKOFF_S << min(self.state["fails"] - 1, 8))
-        self.state["next_join"] = time.time() + wait
-        self.spend(m.airtime_ms(_JOIN_REQUEST - lora.LORAWAN_OVERHEAD))
-        self._save()
-        self.log.error("lorawan: join failed (%d in a row), next try in %d s" % (self.state["fails"], wait))
-        return False
+        from radio import lorawan_setup
+        return lorawan_setup.try_join(self)
 
     def _fit(self, n):
         # The data rate for n bytes: the current one, or the lowest above it that fits.
@@ -491,12 +413,12 @@ class LoRaWANTransport:
                     return False
                 m._sleep(wait)
             result = m.send(_APP_PORT, frame, self.confirmed)
-        except ModemTimeout as e:
+        except _errors().ModemTimeout as e:
             self.log.error("lorawan: module silent (%s): reset next time" % e.command)
             self.fresh = True
             self.ready = False
             return False
-        except ModemError as e:
+        except _errors().ModemError as e:
             if e.code == "AT_NO_NETWORK_JOINED":
                 self.ready = False
             self.log.error("lorawan: " + str(e))

@@ -349,6 +349,89 @@ def test_at_driver_against_the_modules_answers(lora, collector):
     assert "timeout AT+NJS=?" in out
 
 
+# ---- heap: what a deep-sleep wake leaves unloaded
+
+# Loaded when the module has no session to use (power-on, a silent module, a
+# rejoin), when a command fails, and by the fleet's side (the checked API):
+# never by a wake whose module kept its session (firmware/README.md, Heap).
+RARELY = ("radio.lorawan_setup", "radio.lorawan_errors", "protocols.lora")
+
+# COUNTING_APP whose profile also says, after each cycle (its frames sent and
+# acknowledged, its downlinks taken), how the board woke and which of RARELY are loaded.
+WATCHING_APP = COUNTING_APP + """
+import sys
+
+import machine
+
+
+class Profile(Profile):
+    def save(self):
+        loaded = [m for m in RARELY if m in sys.modules]
+        print("cycle %d deep %s loaded %s" % (self.n, machine.reset_cause() == machine.DEEPSLEEP_RESET,
+                                              ",".join(loaded) or "-"))
+        return super().save()
+""".replace("RARELY", repr(RARELY))
+
+
+def test_a_deep_sleep_wake_loads_neither_the_setup_nor_the_errors(lora, collector):
+    board, modem = lora
+    install(board, dict(CONFIG, sleep="deep", interval=300), {"parking_bay": WATCHING_APP})
+    collector.wait(lambda c: len(decoded(c.ups(), "parking_bay")) >= 2)
+    modem.enqueue_downlink(2, frames.encode("config", {"seq": 5, "interval": 240}))
+    collector.wait(lambda c: decoded(c.ups(), "config_ack") and len(decoded(c.ups(), "parking_bay")) >= 5)
+    import re
+    # The profile is saved after its decision and again at the end of the cycle: the last word counts.
+    cycles = {}
+    for n, deep, loaded in re.findall(rb"cycle (\d+) deep (\w+) loaded (\S+)", board.log):
+        cycles[int(n)] = (deep, loaded.split(b","))
+    # Power-on: the module was reset, configured and joined (radio/lorawan_setup.py).
+    assert cycles[1][0] == b"False" and b"radio.lorawan_setup" in cycles[1][1]
+    # Every deep-sleep wake after it sent its frame (one took a downlink and acknowledged
+    # it) with the module's session, and loaded none of them.
+    later = [cycles[n] for n in sorted(cycles) if n > 1]
+    assert len(later) >= 4 and sorted(cycles) == list(range(1, len(later) + 2))
+    assert all(deep == b"True" and loaded == [b"-"] for deep, loaded in later), later
+    assert decoded(collector.ups(), "config_ack") == [{"seq": 5, "result": "ok"}]
+    assert board.log.count(b"lorawan: joined") == 1 and b"Traceback" not in board.log
+    counts = [v["changes"] for v in decoded(collector.ups(), "parking_bay")]
+    assert counts == list(range(1, len(counts) + 1))
+
+
+NAMES = """
+import sys
+from radio import lorawan
+print("imported", [m for m in RARELY if m in sys.modules])
+from radio.lorawan import ModemError, ModemTimeout
+print("errors", issubclass(ModemTimeout, ModemError), str(ModemTimeout("AT+SEND")), lorawan.ERRORS[1])
+print("then", [m for m in RARELY if m in sys.modules])
+class Uart:
+    def __init__(self):
+        self.sent = b""
+    def any(self):
+        return 0
+    def write(self, b):
+        self.sent += b
+m = lorawan.Rak3172(Uart(), "EU868")
+try:
+    m.set_data_rate(3)
+except ModemTimeout as e:
+    print("timeout", e.command, m.uart.sent, m.dr)
+print("bands", lorawan.BANDS["EU868"], hasattr(m, "join"), hasattr(m, "frobnicate"))
+print("last", [m for m in RARELY if m in sys.modules])
+""".replace("RARELY", repr(RARELY))
+
+
+def test_the_moved_names_still_answer_where_they_were(micropython):
+    out = micropython.run(NAMES)
+    assert "imported []" in out                        # the driver alone: none of them
+    assert "errors True AT+SEND: timeout AT_PARAM_ERROR" in out
+    assert "then ['radio.lorawan_errors']" in out
+    # A moved method still runs as one: AT+DR=3 sent, the silent module's timeout raised.
+    assert "timeout AT+DR=3 b'AT+DR=3\\r\\n' None" in out
+    assert "bands 4 True False" in out
+    assert "last ['radio.lorawan_setup', 'radio.lorawan_errors']" in out
+
+
 @pytest.fixture
 def fleet(tmp_path):
     """The real fleet service on a temporary database, served over HTTP: (app, url, integration token)."""
