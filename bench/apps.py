@@ -641,10 +641,22 @@ def peak_of(site):
 
 def _imports_at(sets, name, deploy, peak):
     # (64-bit, 32-bit) heap the imports keep at that peak of that wake
-    parts = ["runtime", name] if peak == "read" else ["runtime", "send", name + ":send"]
+    parts = ["runtime", name] if peak == "read" else ["runtime", "send"]   # the profile has gone at the send
     if peak == "send" and deploy == LORAWAN:
         parts.append("lorawan")
     return tuple(sum(sets[k][i] for k in parts) for i in (0, 1))
+
+
+def _data_folders(root, entries):
+    """{profile: folder with the board.json and config.json of its measured wake}."""
+    out = {}
+    for entry in entries:
+        folder = root / entry["profile"]
+        folder.mkdir()
+        (folder / "board.json").write_bytes(_board_json(entry["board"], entry["profile"], "romfs"))
+        (folder / "config.json").write_text(json.dumps(_device_config(entry, _scenario(entry["scenario"]))))
+        out[entry["profile"]] = folder
+    return out
 
 
 def _print_32bit(results):
@@ -658,17 +670,23 @@ def _print_32bit(results):
             print("32-bit estimate: skipped (bench.wasm32 needs node and npm)")
             return
         with contextlib.redirect_stdout(io.StringIO()):
-            sets = wasm32.measure(work, build_romfs()[0])
+            rom = build_romfs()[0]
+        sets = wasm32.measure(work, rom)
+        with tempfile.TemporaryDirectory() as tmp:
+            data = wasm32.measure_data(work, rom, _data_folders(Path(tmp), [r["entry"] for r in results]))
     except (OSError, RuntimeError, subprocess.SubprocessError) as e:   # no registry, a VM that failed
         print("32-bit estimate: skipped (%s)" % (e,))
         return
     print("\n32-bit estimate of the romfs and lorawan figures (an ESP32's 4-byte pointers and 16-byte GC blocks): the")
     print("  heap the imports held at the wake's peak keep, as MicroPython's 32-bit webassembly port keeps it")
     print("  (bench.wasm32, this run), plus the rest of the figure (data, transients, holes) as measured here")
-    print("  (high) or scaled alike (low). peak: where the wake ran out 1 KB below its need, the sensors' read or")
-    print("  the send after it (with neither known, the higher of the two estimates)")
-    print("  %-14s %-8s %8s %5s %10s %10s %9s %9s" % ("profile", "firmware", "heap B", "peak", "imports64",
-                                                      "imports32", "low", "high"))
+    print("  (high) or scaled alike (low); mid: the high one with the send's data (App, queue, transport, status")
+    print("  frames: data64, data32, built in both VMs by bench.wasm32) as the 32-bit VM keeps it, the rest")
+    print("  (transients, holes, names of modules let go) still as measured here. peak: where the wake ran out")
+    print("  1 KB below its need, the sensors' read or the send after it (neither known: the higher estimate)")
+    print("  %-14s %-8s %8s %5s %10s %10s %7s %7s %7s %7s %7s" % (
+        "profile", "firmware", "heap B", "peak", "imports64", "imports32", "data64", "data32", "low", "mid",
+        "high"))
     met = {LORAWAN: [], "romfs": []}
     for r in results:
         name = r["entry"]["profile"]
@@ -681,8 +699,10 @@ def _print_32bit(results):
                 i64, i32 = _imports_at(sets, name, row["deploy"], at)
                 options.append(estimate_32bit(row["need"], i64, i32)[::-1] + (at, i64, i32))
             high, low, at, i64, i32 = max(options)
-            print("  %-14s %-8s %8d %5s %10d %10d %9d %9d" % (name, row["deploy"], row["need"],
-                                                              at if peak else at + "?", i64, i32, low, high))
+            d64, d32 = data.get(name, (0, 0)) if at == "send" else (0, 0)
+            mid = high - d64 + d32
+            print("  %-14s %-8s %8d %5s %10d %10d %7d %7d %7d %7d %7d" % (
+                name, row["deploy"], row["need"], at if peak else at + "?", i64, i32, d64, d32, low, mid, high))
             if high <= GOAL_BYTES:
                 met[row["deploy"]].append(name)
     for deploy, names in sorted(met.items()):

@@ -43,7 +43,8 @@ PACKAGE = "@micropython/micropython-webassembly-pyscript@1.28.0-6"
 # read: the runtime (runtime.app and what it imports) and the profile's
 # application and drivers. The send, after the read: the runtime, the send
 # path (frame codec, status frames, queue, transport; on a deployed board the
-# LoRaWAN radio path too) and what is still held of the profile's modules.
+# LoRaWAN radio path too): the profile, its drivers and their pin interrupts
+# have gone by then (App.release_profile).
 RUNTIME = ("runtime.app",)
 PROFILES = {
     "parking_bay": ("apps.parking_bay", "sensors.hw", "sensors.qmc5883l"),
@@ -55,16 +56,6 @@ PROFILES = {
 }
 SEND = ("protocols.frames", "runtime.status", "runtime.queue", "runtime.transport")
 LORAWAN = ("radio.lorawan",)
-KEPT = {   # of PROFILES, what is still held at the send (tests/test_bench_estimate.py checks these)
-    # Under deep sleep the application and its drivers go before the send
-    # (App.release_profile), but a driver that set a pin interrupt stays
-    # reachable from the pin through its handler, module and all.
-    "parking_bay": (),
-    "rodent_station": ("sensors.digital",),
-    "smart_toilet": ("sensors.digital",),
-    "water_main": (),
-    "hiker_tracker": ("sensors.button",),
-}
 DOWNLINK = ("protocols.cbor_decoder", "protocols.cbor_extras", "protocols.frame_decoder", "runtime.downlink")
 
 # The ESP32 port's `machine` as far as the firmware's modules read it at import.
@@ -79,11 +70,33 @@ class Pin:
     PULL_DOWN = 2
     IRQ_RISING = 1
     IRQ_FALLING = 2
+    def __init__(self, *args, **kwargs):
+        pass
+    def value(self, *args):
+        return 0
 class ADC:
     ATTN_0DB = 0
     ATTN_2_5DB = 1
     ATTN_6DB = 2
     ATTN_11DB = 3
+    def __init__(self, *args, **kwargs):
+        pass
+    def read_uv(self):
+        return 1900000
+class RTC:
+    _memory = b""
+    def memory(self, data=None):
+        if data is None:
+            return RTC._memory
+        RTC._memory = bytes(data)
+class I2C:
+    def __init__(self, *args, **kwargs):
+        pass
+    def readfrom_mem(self, *args):
+        raise OSError(19)   # no chip answers: the PMU's battery reads 0
+    readfrom_mem_into = writeto_mem = readfrom_mem
+def reset_cause():
+    return DEEPSLEEP_RESET
 """
 # Imports each set in turn and prints the heap it keeps, after the C modules
 # they use and the stand-in machine are loaded (the same in both VMs). The
@@ -109,6 +122,27 @@ gc.collect()
 # --
 kept.append(gc.mem_alloc() - a)
 """
+# The data a deep-sleep wake holds at its send (the profile has gone by
+# then: App.release_profile): the App (board, config, wake state, log), the
+# queue and the transport (App.open_send), the scheduler, the status frames
+# queued; built in a folder holding the profile's board.json and config.json,
+# after every module it uses is imported (runtime.config, which App() lets go,
+# is imported again after it), so what stays is the data alone.
+_DATA = """# --
+os.chdir(%r)
+import runtime.app, runtime.config, runtime.scheduler, runtime.queue, runtime.transport, runtime.status
+import protocols.frames, sensors.hw, sensors.axp192
+gc.collect()
+# --
+a = gc.mem_alloc()
+app = runtime.app.App()
+runtime.scheduler.Scheduler(app).send_status()
+import runtime.config
+# --
+gc.collect()
+# --
+kept.append(gc.mem_alloc() - a)
+"""
 _UNIX_MOUNT = """
 import os, vfs, uctypes
 a, s = os.getenv("VBOARD_ROM").split(":")
@@ -122,6 +156,10 @@ const mp = await loadMicroPython({heapsize: 512 * 1024, romfs,
     stdout: (s) => process.stdout.write(s + "\\n"), stderr: (s) => process.stderr.write(s + "\\n")});
 mp.FS.mkdir("/stub");
 mp.FS.writeFile("/stub/fakemachine.py", fs.readFileSync("stub/fakemachine.py"));
+mp.FS.mkdir("/data");
+for (const f of ["board.json", "config.json"]) {
+    if (fs.existsSync("data/" + f)) mp.FS.writeFile("/data/" + f, fs.readFileSync("data/" + f));
+}
 for (const part of fs.readFileSync(process.argv[3], "utf8").split("# --\\n")) {
     mp.runPython(part);
 }
@@ -155,11 +193,19 @@ def _script(stub, sets):
     return _PRELUDE % stub + "".join(_SET % (list(mods),) for mods in sets) + 'print("KEPT", *kept)\n'
 
 
-def _both(work, sets):
-    """[heap each set keeps, in turn] on (the unix port, the webassembly port)."""
+def _both(work, sets, data=None):
+    """[heap each set keeps, in turn] on (the unix port, the webassembly port);
+    with `data` (the folder of a board's files), the send's data after them."""
     from hil import vm
-    (work / "imports_unix.py").write_text(_UNIX_MOUNT + _script(str(work / "stub"), sets))
-    (work / "imports.py").write_text(_script("/stub", sets))
+    unix, wasm = _script(str(work / "stub"), sets), _script("/stub", sets)
+    if data is not None:
+        unix = unix.replace('print("KEPT"', _DATA % str(data) + 'print("KEPT"')
+        wasm = wasm.replace('print("KEPT"', _DATA % "/data" + 'print("KEPT"')
+        (work / "data").mkdir(exist_ok=True)
+        for f in ("board.json", "config.json"):
+            shutil.copy(data / f, work / "data" / f)
+    (work / "imports_unix.py").write_text(_UNIX_MOUNT + unix)
+    (work / "imports.py").write_text(wasm)
     unix = subprocess.run(vm.command(str(work / "imports_unix.py"), rom=work / "fw.rom"),
                           capture_output=True, text=True, env=vm.env(), timeout=60)
     wasm = subprocess.run(["node", "imports.mjs", "fw.rom", "imports.py"], cwd=work,
@@ -171,8 +217,7 @@ def measure(work, rom):
     """{name: (64-bit bytes, 32-bit bytes)} kept by the imports: "runtime";
     on top of it "downlink" (the decoders), "send" (the send path) and
     "lorawan" (the radio path, on top of the send path); each profile's read
-    set on top of the runtime (its name) and what of it is kept at the send,
-    on top of the runtime and the send path (its name + ":send")."""
+    set on top of the runtime (its name)."""
     (work / "fw.rom").write_bytes(rom)
     (work / "stub").mkdir(exist_ok=True)
     (work / "stub" / "fakemachine.py").write_text(_MACHINE)
@@ -184,8 +229,19 @@ def measure(work, rom):
     for name, mods in PROFILES.items():
         u, w = _both(work, [RUNTIME, mods])
         out[name] = (u[1], w[1])
-        u, w = _both(work, [RUNTIME, SEND, KEPT[name]])
-        out[name + ":send"] = (u[2], w[2])
+    return out
+
+
+def measure_data(work, rom, boards):
+    """{name: (64-bit bytes, 32-bit bytes)} of the data a deep-sleep wake holds
+    at its send (_DATA), for each {name: folder with board.json and config.json}."""
+    (work / "fw.rom").write_bytes(rom)
+    (work / "stub").mkdir(exist_ok=True)
+    (work / "stub" / "fakemachine.py").write_text(_MACHINE)
+    out = {}
+    for name, folder in boards.items():
+        u, w = _both(work, [], data=folder)
+        out[name] = (u[0], w[0])
     return out
 
 
@@ -208,15 +264,13 @@ def main(argv=None):
         x64, x32 = rows[key]
         print("  %-22s %16d B %16d B %8.2f" % (label, x64, x32, x32 / x64))
     for name in PROFILES:
-        for label, key in (("+ " + name, name), ("  at the send", name + ":send")):
-            x64, x32 = rows[key]
-            print("  %-22s %16d B %16d B %8.2f" % (label, x64, x32, x32 / x64))
+        x64, x32 = rows[name]
+        print("  %-22s %16d B %16d B %8.2f" % ("+ " + name, x64, x32, x32 / x64))
     print("  (runtime: runtime.app and what it imports; a downlink: the decoders; the send path: frame codec,")
     print("  status frames, queue, transport, imported after the read; LoRaWAN: the radio path a deployed")
-    print("  board's wake sends through; a profile: its application and drivers, at the read, and what of them")
-    print("  is still loaded at the send, on top of the runtime and the send path. The wasm port collects only")
-    print("  between calls into it, so each set is measured between collections made there; qstr pools grow")
-    print("  by doubling in both, so sets, not modules.)")
+    print("  board's wake sends through; a profile: its application and drivers, at the read (they are gone")
+    print("  at the send). The wasm port collects only between calls into it, so each set is measured")
+    print("  between collections made there; qstr pools grow by doubling in both, so sets, not modules.)")
     print("  (measured in %.0f s)" % (time.perf_counter() - started))
 
 

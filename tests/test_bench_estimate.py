@@ -28,25 +28,8 @@ def test_the_peak_is_told_by_where_the_wake_ran_out():
 
 def test_each_peak_counts_the_imports_it_holds():
     from bench.apps import LORAWAN, _imports_at
-    sets = {"runtime": (100, 50), "send": (40, 20), "lorawan": (30, 16), "water_main": (20, 11),
-            "water_main:send": (5, 3)}
+    sets = {"runtime": (100, 50), "send": (40, 20), "lorawan": (30, 16), "water_main": (20, 11)}
     assert _imports_at(sets, "water_main", "romfs", "read") == (120, 61)
-    assert _imports_at(sets, "water_main", "romfs", "send") == (145, 73)
-    assert _imports_at(sets, "water_main", LORAWAN, "send") == (175, 89)
+    assert _imports_at(sets, "water_main", "romfs", "send") == (140, 70)
+    assert _imports_at(sets, "water_main", LORAWAN, "send") == (170, 86)
     assert _imports_at(sets, "water_main", LORAWAN, "read") == (120, 61)
-
-
-def test_what_the_send_keeps_is_what_a_pin_interrupt_holds():
-    # bench.wasm32.KEPT: of the modules a profile's read holds, those still
-    # held at the send. Under deep sleep the application and its drivers go
-    # once it has decided (App.release_profile), except a driver whose
-    # object a pin holds as its interrupt handler; the sets must follow the code.
-    from pathlib import Path
-    from bench import wasm32
-    root = Path(__file__).resolve().parent.parent / "firmware"
-    for name, read in wasm32.PROFILES.items():
-        kept = wasm32.KEPT[name]
-        assert set(kept) <= set(read[1:])
-        for module in read[1:]:
-            source = (root / (module.replace(".", "/") + ".py")).read_text()
-            assert (".irq(handler=" in source) == (module in kept), (name, module)

@@ -69,10 +69,12 @@ class App:
         # saved (runtime/scheduler.py), the profile, its sensors and its
         # module go before the send, whose peak then holds none of them. A
         # downlink loads it again (loaded_profile). Safe mode's status-only
-        # pair stays.
+        # pair stays. Edges after the read count for nothing under deep sleep,
+        # so the pins' interrupts go too, and with them the drivers they held.
         module = type(self.profile).__module__ if self.profile is not None else ""
         if self.config["sleep"] != "deep" or not module.startswith("apps."):
             return
+        boardfile.disarm(self.board)
         self.sensors = self.profile = None
         self.released = True
         forget(module)
