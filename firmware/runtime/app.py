@@ -70,11 +70,14 @@ class App:
         # module go before the send, whose peak then holds none of them. A
         # downlink loads it again (loaded_profile). Safe mode's status-only
         # pair stays. Edges after the read count for nothing under deep sleep,
-        # so the pins' interrupts go too, and with them the drivers they held.
+        # so the pins' interrupts go too (sensors.disarm), and with them the
+        # drivers they held.
         module = type(self.profile).__module__ if self.profile is not None else ""
         if self.config["sleep"] != "deep" or not module.startswith("apps."):
             return
-        boardfile.disarm(self.board)
+        drivers = sys.modules.get("sensors")
+        if drivers is not None:
+            drivers.disarm()
         self.sensors = self.profile = None
         self.released = True
         forget(module)

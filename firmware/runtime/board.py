@@ -51,11 +51,3 @@ def bus(board, name):
     # The bus spec of a logical bus ("i2c0", "lora_uart", ...), or None.
     return board.get("buses", {}).get(name)
 
-
-def disarm(board):
-    # Takes the interrupt off every pin the board names: a pin keeps its
-    # handler, and through it the driver that set it, module and all, for as
-    # long as the interrupt is armed (App.release_profile).
-    import machine
-    for spec in board.get("pins", {}).values():
-        machine.Pin(spec["gpio"]).irq(handler=None)

@@ -25,6 +25,24 @@ def bus_error(chip, e):
     return SensorError(chip, "bus error %s" % code)
 
 
+_ARMED = []   # pins whose interrupt a driver set (arm), until disarm()
+
+
+def arm(pin, handler, trigger):
+    # pin.irq, remembered: under deep sleep the runtime takes every such
+    # interrupt off once the profile has decided (App.release_profile), for a
+    # pin keeps its handler, and through it the driver that set it, module
+    # and all, through the send.
+    pin.irq(handler=handler, trigger=trigger)
+    _ARMED.append(pin)
+
+
+def disarm():
+    # Takes off every interrupt arm() set.
+    while _ARMED:
+        _ARMED.pop().irq(handler=None)
+
+
 def limits(config, defaults):
     # config["thresholds"] over an application's defaults, integers only.
     given = config.get("thresholds") or {}

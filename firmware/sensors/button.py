@@ -14,6 +14,7 @@ import time
 import machine
 
 from runtime.tasks import sleep_ms
+from sensors import arm
 
 try:
     from micropython import const
@@ -36,7 +37,7 @@ class Button:
         self.long_presses = 0     # long presses taken by wait_long()
         if self.is_down():
             self.down_at = time.ticks_ms()
-        pin.irq(handler=self._edge, trigger=machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
+        arm(pin, self._edge, machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
 
     def is_down(self):
         return self.pin.value() == self.active

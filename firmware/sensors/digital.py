@@ -15,6 +15,8 @@ import time
 
 import machine
 
+from sensors import arm
+
 try:
     import esp32
 except ImportError:   # CPython tests
@@ -29,7 +31,7 @@ class EdgeCounter:
         self.count = 0
         self.last = None            # ticks_ms of the last counted event
         trigger = machine.Pin.IRQ_RISING if active_high else machine.Pin.IRQ_FALLING
-        pin.irq(handler=self._edge, trigger=trigger)
+        arm(pin, self._edge, trigger)
 
     def _edge(self, pin):
         now = time.ticks_ms()
@@ -74,8 +76,8 @@ class PeopleCounter:
         self.entered = 0
         self.left = 0
         trig = machine.Pin.IRQ_RISING | machine.Pin.IRQ_FALLING
-        outer.irq(handler=self._edge, trigger=trig)
-        inner.irq(handler=self._edge, trigger=trig)
+        arm(outer, self._edge, trig)
+        arm(inner, self._edge, trig)
 
     def _edge(self, pin):
         o = self.outer.value() == self.active

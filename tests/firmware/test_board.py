@@ -46,29 +46,3 @@ def test_every_key_the_firmware_reads_of_a_spec_is_kept():
     assert read, "the pattern no longer finds the firmware's reads"
     assert read <= kept, "board.py drops keys the firmware reads: %s" % sorted(read - kept)
 
-
-DISARM = """
-import sys
-sys.path.insert(0, "firmware")
-calls = []
-class Pin:
-    def __init__(self, gpio):
-        self.gpio = gpio
-    def irq(self, handler=None, trigger=3):
-        calls.append((self.gpio, handler))
-class machine:
-    pass
-machine.Pin = Pin
-sys.modules["machine"] = machine
-from runtime import board
-board.disarm({"pins": {"pir": {"gpio": 27}, "beam": {"gpio": 26}, "batt_adc": {"gpio": 35}}})
-board.disarm({})
-print("CALLS", sorted(calls))
-"""
-
-
-def test_disarm_takes_the_handler_off_every_pin_the_board_names(micropython):
-    # Under deep sleep the profile goes before the send (App.release_profile):
-    # a pin still holding a driver's handler would keep the driver's module.
-    out = micropython.run(DISARM)
-    assert out.split("CALLS ")[1].strip() == "[(26, None), (27, None), (35, None)]"
