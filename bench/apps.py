@@ -629,8 +629,9 @@ def estimate_32bit(need, imports64, imports32):
 # (bench.wasm32: the modules each peak holds): the sensors' read, or the send
 # after it (runtime/scheduler.py).
 _READ_SITES = ("sensors/", "apps/", "radio/modbus")
-_SEND_SITES = ("frames.py", "cbor.py", "schema_table.py", "protocols/", "runtime/queue.py", "runtime/status.py",
-               "runtime/transport.py", "runtime/scheduler.py", "radio/lorawan")
+_SEND_SITES = ("frames.py", "cbor.py", "schema_table.py", "frame_errors.py", "cbor_errors.py", "protocols/",
+               "runtime/queue.py", "runtime/status.py", "runtime/transport.py", "runtime/scheduler.py",
+               "radio/lorawan")
 
 
 def peak_of(site):
