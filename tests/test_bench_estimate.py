@@ -19,6 +19,7 @@ def test_the_peak_is_told_by_where_the_wake_ran_out():
     assert peak_of("sensors/ads1115.py:69 _write (192 B)") == "read"
     assert peak_of("apps/water_main.py:140 read (64 B)") == "read"
     assert peak_of("radio/modbus.py:249 transact (304 B)") == "read"
+    assert peak_of("sensor error flow meter: memory allocation failed") == "read"
     assert peak_of("frames.py:61 _from_table (128 B)") == "send"
     assert peak_of("frame_errors.py:19 <module> (112 B)") == "send"   # loaded while a MemoryError is matched
     assert peak_of("radio/lorawan.py:120 _take_line (64 B)") == "send"
