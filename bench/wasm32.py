@@ -58,11 +58,16 @@ SEND = ("protocols.frames", "runtime.status", "runtime.queue", "runtime.transpor
 LORAWAN = ("radio.lorawan",)
 DOWNLINK = ("protocols.cbor_decoder", "protocols.cbor_extras", "protocols.frame_decoder", "runtime.downlink")
 
-# The ESP32 port's `machine` as far as the firmware's modules read it at import.
+# The ESP32 port's `machine` as far as the firmware's modules read it at
+# import, and App(), the queue and the status frames use it (measure_data):
+# a board woken from deep sleep whose chips do not answer.
 _MACHINE = """
 PWRON_RESET = 1
 DEEPSLEEP_RESET = 4
-class Pin:
+class _Part:
+    def __init__(self, *args, **kwargs):
+        pass
+class Pin(_Part):
     IN = 1
     OUT = 3
     OPEN_DRAIN = 7
@@ -70,17 +75,13 @@ class Pin:
     PULL_DOWN = 2
     IRQ_RISING = 1
     IRQ_FALLING = 2
-    def __init__(self, *args, **kwargs):
-        pass
     def value(self, *args):
         return 0
-class ADC:
+class ADC(_Part):
     ATTN_0DB = 0
     ATTN_2_5DB = 1
     ATTN_6DB = 2
     ATTN_11DB = 3
-    def __init__(self, *args, **kwargs):
-        pass
     def read_uv(self):
         return 1900000
 class RTC:
@@ -89,9 +90,7 @@ class RTC:
         if data is None:
             return RTC._memory
         RTC._memory = bytes(data)
-class I2C:
-    def __init__(self, *args, **kwargs):
-        pass
+class I2C(_Part):
     def readfrom_mem(self, *args):
         raise OSError(19)   # no chip answers: the PMU's battery reads 0
     readfrom_mem_into = writeto_mem = readfrom_mem
