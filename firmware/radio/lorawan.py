@@ -49,7 +49,6 @@ _RX1_MS = const(1000)            # RECEIVE_DELAY1
 _RX2_MS = const(2000)            # RECEIVE_DELAY2
 _ACK_TIMEOUT_MS = const(3000)    # ACK_TIMEOUT 2 s +- 1 s, the upper end
 _MARGIN_MS = const(3000)         # module processing and clock slack
-_ACK_PHY = const(12)             # an empty downlink (ACK): MHDR, FHDR, MIC
 
 # send() results
 SENT = "sent"            # unconfirmed uplink out (+EVT:TX_DONE)

@@ -97,14 +97,12 @@ class App:
         if self.queue is None:
             import gc
             gc.collect()   # the read's garbage gone first: the send path's modules find whole holes
-            # all of the send path's code first, into the holes the profile
-            # left, then its data (the queue's, the modem's)
+            # the codec's code first, into the holes the profile left, then
+            # the queue's and the transport's data
             from protocols import frames   # noqa: F401
             from runtime import status     # noqa: F401
             from runtime.queue import FlashQueue
             from runtime import transport as transports
-            if self.provisioned and boardfile.bus(self.board, "lora_uart") is not None:
-                from radio import lorawan   # noqa: F401
             self.queue = FlashQueue("queue", max_segments=self.config["queue_segments"])
             self.transport = transports.select(self)
 
