@@ -51,7 +51,6 @@ over the parking scenario set (goal: 99 %, none false), run beside the rest.
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -73,6 +72,7 @@ ERRORS = re.compile(rb"MemoryError|Traceback|\d+ E (?!profile \w+ not installed)
 # LoRaWAN through the board's RAK3172 module (hil/peers/modem_emulator.py),
 # joined before the measured wake as the module stays through deep sleep.
 LORAWAN = "lorawan"
+WASM32 = "wasm32"    # hil.vboard's 32-bit VM
 APP_DEPLOYMENTS = DEPLOYMENTS + (LORAWAN,)
 # The module's state that outlives the ESP32's deep sleep: its settings and the session.
 MODEM_STATE = ("dev_eui", "app_eui", "app_key", "band", "njm", "cls", "adr", "dr", "cfm", "retry", "linkcheck",
@@ -342,10 +342,11 @@ def _status_due(snapshot):
     path.write_text(json.dumps(st))
 
 
-def replay(entry, deploy, snapshot, free=None):
+def replay(entry, deploy, snapshot, free=None, vm_kind=None):
     """The wake held in `snapshot`, on a fresh board whose boot.py starts
-    with `free` bytes of free heap (None: all the VM's): its record, or None
-    if it did not get to deep sleep."""
+    with `free` bytes of free heap (None: all the VM's), on the VM `vm_kind`
+    (hil.vboard: "unix", 64-bit, the default; "wasm32", 32-bit as an ESP32):
+    its record, or None if it did not get to deep sleep."""
     from hil.vboard import DEEPSLEEP_RESET, VirtualBoard
     scenario = _scenario(entry["scenario"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -353,7 +354,7 @@ def replay(entry, deploy, snapshot, free=None):
         modem_file = Path(tmp) / MODEM_FILE
         modem_state = json.loads(modem_file.read_text()) if modem_file.exists() else None
         vb = VirtualBoard(entry["board"], scenario=scenario, flash_dir=tmp, heap="%d" % FULL_HEAP,
-                          hold_deepsleep=True, free_heap=free)
+                          hold_deepsleep=True, free_heap=free, vm_kind=vm_kind)
         started = time.perf_counter()
         vb.start(DEEPSLEEP_RESET)
         peers = _peers(entry, deploy, vb, scenario, modem_state)
@@ -382,28 +383,28 @@ def _same_wake(got, ref):
             and [k for k, _ in got["frames"]] == [k for k, _ in ref["frames"]])
 
 
-def _finishes(entry, deploy, snapshot, ref, free):
-    got = replay(entry, deploy, snapshot, free)
+def _finishes(entry, deploy, snapshot, ref, free, vm_kind=None):
+    got = replay(entry, deploy, snapshot, free, vm_kind)
     if _same_wake(got, ref):
         return True
     if any(b"MemoryError" in e for e in got["errors"]):
         return False
-    return _same_wake(replay(entry, deploy, snapshot, free), ref)   # a peer late under load: once more
+    return _same_wake(replay(entry, deploy, snapshot, free, vm_kind), ref)   # a peer late under load: once more
 
 
-def _smallest_wake(entry, deploy, snapshot, ref):
+def _smallest_wake(entry, deploy, snapshot, ref, vm_kind=None):
     """The smallest free heap at boot.py (1 KB) with which the held wake
     finishes as it did with the whole heap; None if it never does."""
-    return smallest_heap(lambda free: _finishes(entry, deploy, snapshot, ref, free), 0, FREE_MAX)
+    return smallest_heap(lambda free: _finishes(entry, deploy, snapshot, ref, free, vm_kind), 0, FREE_MAX)
 
 
-def _peak_site(entry, deploy, snapshot, ref, need):
+def _peak_site(entry, deploy, snapshot, ref, need, vm_kind=None):
     # Where the wake runs out 1 KB below what it needs: the innermost frame
     # of the MemoryError's traceback (its allocation), to say where the heap goes.
     if not need or need <= STEP:
         return "-"
     for _ in range(2):   # a replay that timed out under load says nothing of the heap: once more
-        got = replay(entry, deploy, snapshot, need - STEP)
+        got = replay(entry, deploy, snapshot, need - STEP, vm_kind)
         m = re.search(rb'File "([^"]+)", line (\d+), in (\S+)\r?\nMemoryError: [^\r\n]*?(\d+) bytes', got["log"])
         if m:
             break
@@ -417,6 +418,35 @@ def _peak_site(entry, deploy, snapshot, ref, need):
         return got["errors"][-1].decode("utf-8", "replace")
     return "frames %s instead of %s" % ("+".join(k for k, _ in got["frames"]) or "none",
                                         "+".join(k for k, _ in ref["frames"]))
+
+
+VM32_DEPLOYMENTS = ("romfs", LORAWAN)   # the firmware as a board runs it, from ROM
+
+
+def _need_32bit(entry, deploy, snap, ref):
+    # (need, the 32-bit wake at full heap) of a held wake on the 32-bit VM;
+    # that wake must be the 64-bit one's (same frames, nothing failed)
+    ref32 = replay(entry, deploy, snap, vm_kind=WASM32)
+    if not _same_wake(ref32, ref32) or [k for k, _ in ref32["frames"]] != [k for k, _ in ref["frames"]]:
+        raise RuntimeError("the 32-bit VM's wake is not the 64-bit one's at full heap: %s" % (
+            ref32["errors"][0].decode() if ref32["errors"] else "+".join(k for k, _ in ref32["frames"])))
+    return _smallest_wake(entry, deploy, snap, ref32, WASM32), ref32
+
+
+def _measure_32bit(entry, deploy, profile, runtime_only):
+    """{need32, runtime32, peak32} of the held wakes (snapshot, 64-bit wake)
+    on the 32-bit VM (hil/vm32.py), the heap an ESP32 spends on them;
+    {error32} instead when that VM cannot run here or fails them."""
+    from hil import vm32
+    if not vm32.available():
+        return {"error32": "the 32-bit VM needs node and npm"}
+    try:
+        need, ref32 = _need_32bit(entry, deploy, *profile)
+        runtime, _ = _need_32bit(entry, deploy, *runtime_only)
+        return {"need32": need, "runtime32": runtime,
+                "peak32": _peak_site(entry, deploy, profile[0], ref32, need, WASM32)}
+    except Exception as e:   # no registry, a VM that failed: said in the row
+        return {"error32": "%s: %s" % (type(e).__name__, e)}
 
 
 def measure_heap(entry, deploy):
@@ -441,6 +471,8 @@ def measure_heap(entry, deploy):
         if need is None or runtime is None:
             out["error"] = "the %s wake does not finish even with %d B free" % (
                 "profile's" if need is None else "runtime-only", FREE_MAX)
+        if deploy in VM32_DEPLOYMENTS:
+            out.update(_measure_32bit(entry, deploy, (snap, chosen), (rsnap, rchosen)))
         return out
     except Exception as e:   # one deployment's failure is a row with its reason, not a lost table
         return dict(out, error="%s: %s" % (type(e).__name__, e))
@@ -564,6 +596,7 @@ def _print(result):
             "%d" % c["virtual"] if c["virtual"] is not None else "-", 1000 * c["wall"],
             "+".join(k for k, _ in c["frames"])))
         print("%-14s %-8s   out of heap 1 KB below: %s" % ("", "", r["peak"]))
+        _print_32bit_row(r)
     walk = [f for r in result["rows"] for w in r.get("wakes", ()) for f in w["frames"]]
     if result["day_error"]:
         print("%-14s frames/day: no figure: %s" % ("", result["day_error"]))
@@ -572,14 +605,27 @@ def _print(result):
             "", len(result["day"]), entry["day_config"]["interval"], _sizes(result["day"] + walk)))
 
 
+def _print_32bit_row(r):
+    if r.get("error32"):
+        print("%-14s %-8s  32-bit VM: no figure: %s" % ("", "", r["error32"]))
+        return
+    if "need32" not in r:
+        return
+    need, rt = r["need32"], r["runtime32"]
+    print("%-14s %-8s %8s %6s %8s %9s   <- on the 32-bit VM; out of heap 1 KB below: %s" % (
+        "", "32-bit", "%d" % need if need is not None else "-",
+        "%.2fx" % (need / GOAL_BYTES) if need is not None else "-", "%d" % rt if rt is not None else "-",
+        "%+d" % (need - rt) if need is not None and rt is not None else "-", r["peak32"]))
+
+
 HEADER = ("%-14s %-8s %8s %6s %8s %9s %5s %8s %8s %8s %8s   %s"
           % ("profile", "firmware", "heap B", "x goal", "runtime", "profile+", "wakes", "virt ms", "wall ms",
              "virt ms", "wall ms", "measured wake's frames"))
 
 
-def _meet(results, deploy):
+def _meet(results, deploy, key="need"):
     return [r["entry"]["profile"] for r in results
-            if all(x.get("need") is not None and x["need"] <= GOAL_BYTES for x in r["rows"] if x["deploy"] == deploy)]
+            if all(x.get(key) is not None and x[key] <= GOAL_BYTES for x in r["rows"] if x["deploy"] == deploy)]
 
 
 def main(argv=None):
@@ -609,8 +655,11 @@ def main(argv=None):
     quality_ok = _print_quality(quality.result()) if quality is not None else True
     quality_pool.shutdown()
     for deploy in APP_DEPLOYMENTS:
-        print("meet the %d B goal on %s: %s" % (GOAL_BYTES, deploy, ", ".join(_meet(results, deploy)) or "none"))
-    _print_32bit(results)
+        print("meet the %d B goal on %s, 64-bit VM: %s" % (GOAL_BYTES, deploy,
+                                                           ", ".join(_meet(results, deploy)) or "none"))
+    for deploy in VM32_DEPLOYMENTS:
+        print("meet the %d B goal on %s, 32-bit VM (as on an ESP32): %s" % (
+            GOAL_BYTES, deploy, ", ".join(_meet(results, deploy, "need32")) or "none"))
     print("(measured in %.0f s)" % (time.perf_counter() - started))
     failed = [r["entry"]["profile"] for r in results
               if r["day_error"] or any(x.get("error") for x in r["rows"])]
@@ -618,104 +667,6 @@ def main(argv=None):
         failed.append("parking detection")
     if failed:
         sys.exit("bench.apps: no figures for " + ", ".join(failed))
-
-
-def estimate_32bit(need, imports64, imports32):
-    """(low, high) bytes: a romfs heap figure of the 64-bit unix port on a
-    32-bit VM. The imports' share as measured there (bench.wasm32); the rest
-    (the wake's data, transients, the heap's holes) as measured here (high)
-    or scaled as the imports scale (low)."""
-    rest = need - imports64
-    return imports32 + rest * imports32 // imports64, imports32 + rest
-
-
-# Where a wake's peak is, from the allocation that fails 1 KB below its need
-# (bench.wasm32: the modules each peak holds): the sensors' read, or the send
-# after it (runtime/scheduler.py).
-_READ_SITES = ("sensors/", "apps/", "radio/modbus", "sensor error")
-_SEND_SITES = ("frames.py", "cbor.py", "schema_table.py", "frame_errors.py", "cbor_errors.py", "protocols/",
-               "runtime/queue.py", "runtime/status.py", "runtime/transport.py", "runtime/scheduler.py",
-               "radio/lorawan")
-
-
-def peak_of(site):
-    """"read", "send", or None (not known) for a peak site as _peak_site gives it."""
-    if site.startswith(_READ_SITES):
-        return "read"
-    if site.startswith(_SEND_SITES):
-        return "send"
-    return None
-
-
-def _imports_at(sets, name, deploy, peak):
-    # (64-bit, 32-bit) heap the imports keep at that peak of that wake
-    parts = ["runtime", name] if peak == "read" else ["runtime", "send"]   # the profile has gone at the send
-    if peak == "send" and deploy == LORAWAN:
-        parts.append("lorawan")
-    return tuple(sum(sets[k][i] for k in parts) for i in (0, 1))
-
-
-def _data_folders(root, entries):
-    """{profile: folder with the board.json and config.json of its measured wake}."""
-    out = {}
-    for entry in entries:
-        folder = root / entry["profile"]
-        folder.mkdir()
-        (folder / "board.json").write_bytes(_board_json(entry["board"], entry["profile"], "romfs"))
-        (folder / "config.json").write_text(json.dumps(_device_config(entry, _scenario(entry["scenario"]))))
-        out[entry["profile"]] = folder
-    return out
-
-
-def _print_32bit(results):
-    import contextlib
-    import io
-    from bench import wasm32
-    from hil.board import build_romfs
-    try:
-        work = wasm32.package()
-        if work is None:
-            print("32-bit estimate: skipped (bench.wasm32 needs node and npm)")
-            return
-        with contextlib.redirect_stdout(io.StringIO()):
-            rom = build_romfs()[0]
-        sets = wasm32.measure(work, rom)
-        with tempfile.TemporaryDirectory() as tmp:
-            data = wasm32.measure_data(work, rom, _data_folders(Path(tmp), [r["entry"] for r in results]))
-    except (OSError, RuntimeError, subprocess.SubprocessError) as e:   # no registry, a VM that failed
-        print("32-bit estimate: skipped (%s)" % (e,))
-        return
-    print("\n32-bit estimate of the romfs and lorawan figures (an ESP32's 4-byte pointers and 16-byte GC blocks): the")
-    print("  heap the imports held at the wake's peak keep, as MicroPython's 32-bit webassembly port keeps it")
-    print("  (bench.wasm32, this run), plus the rest of the figure (data, transients, holes) as measured here")
-    print("  (high) or scaled alike (low); mid: the high one with the send's data (App, queue, transport, status")
-    print("  frames: data64, data32, built in both VMs by bench.wasm32) as the 32-bit VM keeps it, the rest")
-    print("  (transients, holes, names of modules let go) still as measured here. peak: where the wake ran out")
-    print("  1 KB below its need, the sensors' read or the send after it (neither known: the higher estimate)")
-    print("  %-14s %-8s %8s %5s %10s %10s %7s %7s %7s %7s %7s" % (
-        "profile", "firmware", "heap B", "peak", "imports64", "imports32", "data64", "data32", "low", "mid",
-        "high"))
-    met = {LORAWAN: [], "romfs": []}
-    for r in results:
-        name = r["entry"]["profile"]
-        for row in r["rows"]:
-            if row["deploy"] not in met or row.get("need") is None or name not in sets:
-                continue
-            peak = peak_of(row.get("peak", ""))
-            options = []
-            for at in ((peak,) if peak else ("read", "send")):
-                i64, i32 = _imports_at(sets, name, row["deploy"], at)
-                options.append(estimate_32bit(row["need"], i64, i32)[::-1] + (at, i64, i32))
-            high, low, at, i64, i32 = max(options)
-            d64, d32 = data.get(name, (0, 0)) if at == "send" else (0, 0)
-            mid = high - d64 + d32
-            print("  %-14s %-8s %8d %5s %10d %10d %7d %7d %7d %7d %7d" % (
-                name, row["deploy"], row["need"], at if peak else at + "?", i64, i32, d64, d32, low, mid, high))
-            if high <= GOAL_BYTES:
-                met[row["deploy"]].append(name)
-    for deploy, names in sorted(met.items()):
-        print("  meet the %d B goal on a 32-bit board even by the high estimate, %s: %s"
-              % (GOAL_BYTES, deploy, ", ".join(names) or "none"))
 
 
 def _notes(entries):

@@ -22,6 +22,10 @@ turns the unix port's import share of bench.runtime's and bench.apps' figures
 into a 32-bit one. `machine` is a stand-in in both VMs (the firmware's
 modules only read its constants at import).
 
+A whole wake's heap on 32 bits is measured by bench.apps, on hil/vm32.py's
+VM (the unix port itself built for wasm32, rewritten so that it collects
+inside calls); this section tells which imports make up a figure.
+
 Needs node and npm (`npm pack` fetches the pinned package into build/wasm32
 once); without them the section says so and measures nothing.
 
@@ -58,9 +62,7 @@ SEND = ("protocols.frames", "runtime.status", "runtime.queue", "runtime.transpor
 LORAWAN = ("radio.lorawan",)
 DOWNLINK = ("protocols.cbor_decoder", "protocols.cbor_extras", "protocols.frame_decoder", "runtime.downlink")
 
-# The ESP32 port's `machine` as far as the firmware's modules read it at
-# import, and App(), the queue and the status frames use it (measure_data):
-# a board woken from deep sleep whose chips do not answer.
+# The ESP32 port's `machine` as far as the firmware's modules read it at import.
 _MACHINE = """
 PWRON_RESET = 1
 DEEPSLEEP_RESET = 4
@@ -75,27 +77,15 @@ class Pin(_Part):
     PULL_DOWN = 2
     IRQ_RISING = 1
     IRQ_FALLING = 2
-    def value(self, *args):
-        return 0
 class ADC(_Part):
     ATTN_0DB = 0
     ATTN_2_5DB = 1
     ATTN_6DB = 2
     ATTN_11DB = 3
-    def read_uv(self):
-        return 1900000
-class RTC:
-    _memory = b""
-    def memory(self, data=None):
-        if data is None:
-            return RTC._memory
-        RTC._memory = bytes(data)
+class RTC(_Part):
+    pass
 class I2C(_Part):
-    def readfrom_mem(self, *args):
-        raise OSError(19)   # no chip answers: the PMU's battery reads 0
-    readfrom_mem_into = writeto_mem = readfrom_mem
-def reset_cause():
-    return DEEPSLEEP_RESET
+    pass
 """
 # Imports each set in turn and prints the heap it keeps, after the C modules
 # they use and the stand-in machine are loaded (the same in both VMs). The
@@ -121,27 +111,6 @@ gc.collect()
 # --
 kept.append(gc.mem_alloc() - a)
 """
-# The data a deep-sleep wake holds at its send (the profile has gone by
-# then: App.release_profile): the App (board, config, wake state, log), the
-# queue and the transport (App.open_send), the scheduler, the status frames
-# queued; built in a folder holding the profile's board.json and config.json,
-# after every module it uses is imported (runtime.config, which App() lets go,
-# is imported again after it), so what stays is the data alone.
-_DATA = """# --
-os.chdir(%r)
-import runtime.app, runtime.config, runtime.scheduler, runtime.queue, runtime.transport, runtime.status
-import protocols.frames, sensors.hw, sensors.axp192
-gc.collect()
-# --
-a = gc.mem_alloc()
-app = runtime.app.App()
-runtime.scheduler.Scheduler(app).send_status()
-import runtime.config
-# --
-gc.collect()
-# --
-kept.append(gc.mem_alloc() - a)
-"""
 _UNIX_MOUNT = """
 import os, vfs, uctypes
 a, s = os.getenv("VBOARD_ROM").split(":")
@@ -155,10 +124,6 @@ const mp = await loadMicroPython({heapsize: 512 * 1024, romfs,
     stdout: (s) => process.stdout.write(s + "\\n"), stderr: (s) => process.stderr.write(s + "\\n")});
 mp.FS.mkdir("/stub");
 mp.FS.writeFile("/stub/fakemachine.py", fs.readFileSync("stub/fakemachine.py"));
-mp.FS.mkdir("/data");
-for (const f of ["board.json", "config.json"]) {
-    if (fs.existsSync("data/" + f)) mp.FS.writeFile("/data/" + f, fs.readFileSync("data/" + f));
-}
 for (const part of fs.readFileSync(process.argv[3], "utf8").split("# --\\n")) {
     mp.runPython(part);
 }
@@ -192,17 +157,10 @@ def _script(stub, sets):
     return _PRELUDE % stub + "".join(_SET % (list(mods),) for mods in sets) + 'print("KEPT", *kept)\n'
 
 
-def _both(work, sets, data=None):
-    """[heap each set keeps, in turn] on (the unix port, the webassembly port);
-    with `data` (the folder of a board's files), the send's data after them."""
+def _both(work, sets):
+    """[heap each set keeps, in turn] on (the unix port, the webassembly port)."""
     from hil import vm
     unix, wasm = _script(str(work / "stub"), sets), _script("/stub", sets)
-    if data is not None:
-        unix = unix.replace('print("KEPT"', _DATA % str(data) + 'print("KEPT"')
-        wasm = wasm.replace('print("KEPT"', _DATA % "/data" + 'print("KEPT"')
-        (work / "data").mkdir(exist_ok=True)
-        for f in ("board.json", "config.json"):
-            shutil.copy(data / f, work / "data" / f)
     (work / "imports_unix.py").write_text(_UNIX_MOUNT + unix)
     (work / "imports.py").write_text(wasm)
     unix = subprocess.run(vm.command(str(work / "imports_unix.py"), rom=work / "fw.rom"),
@@ -228,19 +186,6 @@ def measure(work, rom):
     for name, mods in PROFILES.items():
         u, w = _both(work, [RUNTIME, mods])
         out[name] = (u[1], w[1])
-    return out
-
-
-def measure_data(work, rom, boards):
-    """{name: (64-bit bytes, 32-bit bytes)} of the data a deep-sleep wake holds
-    at its send (_DATA), for each {name: folder with board.json and config.json}."""
-    (work / "fw.rom").write_bytes(rom)
-    (work / "stub").mkdir(exist_ok=True)
-    (work / "stub" / "fakemachine.py").write_text(_MACHINE)
-    out = {}
-    for name, folder in boards.items():
-        u, w = _both(work, [], data=folder)
-        out[name] = (u[0], w[0])
     return out
 
 

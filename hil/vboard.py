@@ -34,7 +34,7 @@ import time
 import tty
 from pathlib import Path
 
-from hil import boards, scenario as scenario_mod, vm
+from hil import boards, scenario as scenario_mod, vm, vm32
 from hil.flash import FlashImage
 
 PWRON_RESET = 1
@@ -101,7 +101,7 @@ class VirtualBoard:
     USB serial port; `uarts` maps each UART's logical name to its host pty."""
 
     def __init__(self, board="esp32-devkitc", scenario=None, flash_dir=None, heap="304k",
-                 echo=None, hold_deepsleep=False, free_heap=None):
+                 echo=None, hold_deepsleep=False, free_heap=None, vm_kind=None):
         self.board_name = board
         self.board = boards.load(board)
         self.chip = boards.chip(self.board)
@@ -128,6 +128,12 @@ class VirtualBoard:
         # the last boot had.
         self.free_heap = free_heap
         self.free_at_boot = None
+        # Which build of the unix port runs the firmware: "unix" (64-bit,
+        # native) or "wasm32" (32-bit, as an ESP32: hil/vm32.py); VBOARD_VM
+        # chooses for every board of a run.
+        self.vm_kind = vm_kind or os.environ.get("VBOARD_VM", "unix")
+        if self.vm_kind not in ("unix", "wasm32"):
+            raise ValueError("no VM %r: unix or wasm32" % self.vm_kind)
         self.log = bytearray()
         self.events = []  # [(virtual ms, what, detail)]: resets, sleeps, power cuts
         self.pin_history = []  # [(virtual ms, gpio, level)] of output pins
@@ -504,7 +510,9 @@ class VirtualBoard:
         a[0] = 0
         a[1] = 0
         a[2] = (a[2] & ~(termios.CSIZE | termios.PARENB)) | termios.CS8 | termios.CREAD
-        a[3] = termios.ISIG
+        # (the 32-bit VM has no signal handler of its own: there Ctrl-C stays
+        # a byte, which its REPL reads; running code cannot be interrupted)
+        a[3] = termios.ISIG if self.vm_kind == "unix" else 0
         a[6][termios.VMIN] = 1
         a[6][termios.VTIME] = 0
         termios.tcsetattr(s, termios.TCSANOW, a)
@@ -512,10 +520,15 @@ class VirtualBoard:
             termios.tcflush(u["vm_s"], termios.TCIOFLUSH)  # a reset empties the UART FIFOs
         args = ["-X", "heapsize=" + str(self.heap), "-i", str(vm.VM_DIR / "_vboot.py")]
         self._kbd_flag_reset()
+        rom = self.rom_path if self.rom_path.exists() else None
+        if self.vm_kind == "unix":
+            argv, extra = vm.command(*args, ctty=os.ttyname(s), rom=rom, kbd=self._kbd_path), {}
+        else:
+            argv, extra = vm32.command(*args, rom=rom, ttys=[u["vm_path"] for u in self._uart.values()],
+                                       mounts=[self.flash_dir.resolve(), vm.VM_DIR])
         self._proc = subprocess.Popen(
-            vm.command(*args, ctty=os.ttyname(s), rom=self.rom_path if self.rom_path.exists() else None,
-                       kbd=self._kbd_path), stdin=s, stdout=s, stderr=s, close_fds=True,
-            start_new_session=True, cwd=str(self.flash_dir), env=vm.env(VBOARD_CONFIG=str(cfg_path)))
+            argv, stdin=s, stdout=s, stderr=s, close_fds=True, start_new_session=True,
+            cwd=str(self.flash_dir), env=vm.env(VBOARD_CONFIG=str(cfg_path), **extra))
         os.close(s)
         os.set_blocking(m, False)
         self._vm_m = m
