@@ -62,7 +62,6 @@ class App:
         self.sensors = None
         self.profile = None
         self.reboot_in = None   # seconds, when a reboot downlink asked for one
-        self.released = False   # release_profile() let the profile go
 
     def release_profile(self):
         # Under deep sleep, once the profile has decided and its state is
@@ -71,21 +70,26 @@ class App:
         # downlink loads it again (loaded_profile). Safe mode's status-only
         # pair stays. Edges after the read count for nothing under deep sleep,
         # so the pins' interrupts go too (sensors.disarm), and with them the
-        # drivers they held.
+        # drivers they held; then the drivers' package and what is left of
+        # their modules (the interrupt counters') go as well.
         module = type(self.profile).__module__ if self.profile is not None else ""
         if self.config["sleep"] != "deep" or not module.startswith("apps."):
             return
         drivers = sys.modules.get("sensors")
         if drivers is not None:
             drivers.disarm()
-        self.sensors = self.profile = None
-        self.released = True
-        forget(module)
+        self.sensors = self.profile = drivers = None
+        for name in [m for m in sys.modules if m.startswith(("apps", "sensors"))]:
+            forget(name)
 
     def loaded_profile(self):
-        # The profile, loaded again from its saved state if release_profile let it go.
-        if self.released:
-            self.released = False
+        # The profile and its sensors, loaded from the saved state when first
+        # asked for: by each cycle's read (runtime/scheduler.py), and by a
+        # downlink once release_profile let them go. Loaded there, not in
+        # run(): a frame that lives through the whole wake (run's) would keep
+        # stale pointers to them (MicroPython's collector scans the stack
+        # conservatively), and with them the profile's module, through the send.
+        if self.profile is None:
             self.sensors, self.profile = profiles.load(self.config["profile"], self.board, self.config,
                                                        self.wake.profile, self.log)
         return self.profile
@@ -131,11 +135,10 @@ class App:
             self.log.error("safe mode: %d boots without a finished cycle" % (self.wake.streak - 1))
         self.wdt = machine.WDT(timeout=WDT_TIMEOUT_MS)
         scheduler = Scheduler(self)
-        saved = self.wake.profile if self.reset_cause == machine.DEEPSLEEP_RESET else None
         if safe:
             self.sensors, self.profile = profiles.Sensors(self.board, self.config), profiles.Profile(self.config)
-        else:
-            self.sensors, self.profile = profiles.load(self.config["profile"], self.board, self.config, saved, self.log)
+        elif self.reset_cause != machine.DEEPSLEEP_RESET:
+            self.wake.profile = None   # a reset starts the profile afresh (loaded_profile)
         while True:
             started = time.ticks_ms()
             scheduler.run_cycle()

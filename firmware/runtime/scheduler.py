@@ -54,6 +54,7 @@ class Scheduler:
         # The profile's frames, decided but not yet encoded: [(kind, fields) or (kind, fields, raw)].
         ctx = self.ctx
         self.progress("sample")
+        ctx.loaded_profile()
         readings = await ctx.sensors.read(self.progress)
         self.progress("decide")
         frames = list(ctx.profile.decide(readings, time.time()))
