@@ -2,9 +2,12 @@
 # from its PMU. Read by the applications at their sensors' read and by the
 # status frame (runtime/status.py): a module of its own, so the read does not
 # load the status frames' code.
+import sys
+
 import machine
 
 from runtime import board as boardfile
+from runtime.modules import forget
 
 # Li-ion open-circuit voltage (mV) against charge (%), for the 5 % battery figure
 _CURVE = ((3300, 0), (3500, 10), (3600, 20), (3700, 40), (3800, 60), (3900, 75), (4000, 85), (4100, 95), (4200, 100))
@@ -23,14 +26,20 @@ def battery_mv(board):
 
 def _pmu_mv(board):
     # A board whose cell sits behind a PMU (the T-Beam's AXP192) has no
-    # battery ADC pin. The driver is imported only on such boards.
+    # battery ADC pin. The driver is imported only on such boards, and what
+    # this read imported goes again after it: the status frame reads the
+    # battery at the send, which then holds none of the drivers' code.
     for spec in board.get("sensors", ()):
         if spec.get("role") == "pmu" and spec.get("chip") == "axp192":
+            fresh = [m for m in ("sensors.axp192", "sensors.hw", "sensors") if m not in sys.modules]
             from sensors import SensorError, axp192, hw
             try:
                 return axp192.AXP192(hw.i2c(board, spec["bus"]), spec.get("address", axp192.ADDRESS)).battery_mv()
             except SensorError:
                 return 0
+            finally:
+                for name in fresh:
+                    forget(name)
     return 0
 
 

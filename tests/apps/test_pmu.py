@@ -96,6 +96,26 @@ print(repr([mv, battery.battery_percent(mv)]))
     assert percent == 77                 # 75 % at 3.9 V, 85 % at 4.0 V
 
 
+def test_the_status_frames_battery_read_leaves_no_driver_loaded(make_board):
+    # At the send (the status frame's read) the PMU's driver goes again with
+    # what it imported; during the sensors' read, what the profile had
+    # imported stays (a driver of theirs may hold the package's SensorError).
+    b = tbeam(make_board)
+    before, after, kept = run(b, """
+import sys
+from runtime import battery, board
+bd = board.load()
+before = sorted(m for m in sys.modules if m.startswith("sensors"))
+battery.battery_mv(bd)
+after = sorted(m for m in sys.modules if m.startswith("sensors"))
+import sensors.hw
+battery.battery_mv(bd)
+print(repr([before, after, sorted(m for m in sys.modules if m.startswith("sensors"))]))
+""")
+    assert before == [] and after == []
+    assert kept == ["sensors", "sensors.hw"]
+
+
 def test_runtime_battery_is_zero_when_the_pmu_does_not_answer(make_board):
     b = tbeam(make_board, {"i2c0": [dict(PMU, tracks={"missing": {"initial": 1}})]})
     mv = run(b, """
