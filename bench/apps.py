@@ -677,6 +677,10 @@ def _notes(entries):
           % GOAL_BYTES)
     print("  wake (no apps/: status and counters frames; same board, config and run); profile+: what the profile")
     print("  adds. \"out of heap 1 KB below\": the allocation that fails with 1 KB less (where the peak is).")
+    print("32-bit: the same held wakes (romfs, lorawan) on the 32-bit VM (hil/vm32.py: the unix port built for")
+    print("  wasm32; 4-byte pointers, 16-byte GC blocks, as on an ESP32), each checked to send the 64-bit wake's")
+    print("  frames at full heap. The goal is held to this figure. Its collector keeps every stale local of a live")
+    print("  C function, and its heap holds the virtual chips' Python models: both make it high, not low.")
     print("measured wake: a deep-sleep wake (not the first boot), the one of the walk that sent the most profile")
     print("  frame bytes, with the status and counters frames due too: the walk runs each profile's scenario under")
     print("  deep sleep at full heap up to its hard case: " + "; ".join(
