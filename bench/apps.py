@@ -416,6 +416,9 @@ def _peak_site(entry, deploy, snapshot, ref, need, vm_kind=None):
         return errors[-1].decode("utf-8", "replace")
     if got["errors"]:
         return got["errors"][-1].decode("utf-8", "replace")
+    if not got.get("asleep", True):
+        return "no deep sleep; last line: %s" % (
+            got["log"].rstrip().rsplit(b"\n", 1)[-1].decode("utf-8", "replace").strip()[:120],)
     return "frames %s instead of %s" % ("+".join(k for k, _ in got["frames"]) or "none",
                                         "+".join(k for k, _ in ref["frames"]))
 

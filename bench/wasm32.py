@@ -32,10 +32,8 @@ once); without them the section says so and measures nothing.
     python -m bench.wasm32
 """
 import io
-import shutil
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -132,16 +130,10 @@ for (const part of fs.readFileSync(process.argv[3], "utf8").split("# --\\n")) {
 
 def package():
     """build/wasm32 with the pinned package unpacked, or None without node and npm."""
-    if not (shutil.which("node") and shutil.which("npm")):
+    from hil import vm32
+    if not vm32.available():
         return None
-    if not (WORK / "package" / "micropython.mjs").exists():
-        WORK.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["npm", "pack", "--silent", PACKAGE], cwd=WORK, capture_output=True,
-                              text=True, timeout=300, check=True)
-        tgz = WORK / done.stdout.strip().splitlines()[-1]
-        with tarfile.open(tgz) as t:
-            t.extractall(WORK, filter="data")
-        tgz.unlink()
+    vm32.npm_package(PACKAGE, WORK)
     (WORK / "imports.mjs").write_text(_NODE)
     return WORK
 

@@ -46,7 +46,8 @@ def available():
     return bool(shutil.which("node") and shutil.which("npm"))
 
 
-def _npm(spec, into):
+def npm_package(spec, into):
+    """The npm package `spec` unpacked in into/package (npm pack, once)."""
     if (into / "package" / "package.json").exists():
         return
     into.mkdir(parents=True, exist_ok=True)
@@ -86,8 +87,8 @@ def prepare():
 def _prepare(done):
     if done.exists():
         return
-    _npm(PYODIDE, WORK / "pyodide")
-    _npm(BINARYEN, WORK / "binaryen")
+    npm_package(PYODIDE, WORK / "pyodide")
+    npm_package(BINARYEN, WORK / "binaryen")
     published = WORK / "published.so"
     published.write_bytes(_wheel_module(WORK))
     flags = ["--enable-" + f for f in _FEATURES]

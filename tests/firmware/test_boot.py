@@ -10,6 +10,6 @@ gc.threshold(-1)
 """
 
 
-def test_boot_collects_every_8_kb_allocated(micropython):
+def test_boot_collects_every_4_kb_allocated(micropython):
     out = micropython.run(BOOT)
-    assert "threshold 8192" in out
+    assert "threshold 4096" in out
