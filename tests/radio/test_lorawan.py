@@ -371,8 +371,9 @@ _cycle = [0]
 def _watching(deepsleep):
     def watch(ms=0):
         loaded = [m for m in RARELY if m in sys.modules]
-        print("cycle %d deep %s loaded %s" % (_cycle[0], machine.reset_cause() == machine.DEEPSLEEP_RESET,
-                                              ",".join(loaded) or "-"))
+        held = [m for m in sys.modules if m.startswith(("apps", "sensors"))]
+        print("cycle %d deep %s loaded %s held %s" % (_cycle[0], machine.reset_cause() == machine.DEEPSLEEP_RESET,
+                                                      ",".join(loaded) or "-", ",".join(held) or "-"))
         deepsleep(ms)
     return watch
 
@@ -400,8 +401,10 @@ def test_a_deep_sleep_wake_loads_neither_the_setup_nor_the_errors(lora, collecto
     board.expect(rb"cycle %d deep" % len(decoded(collector.ups(), "parking_bay")), timeout=30)
     import re
     cycles = {}
-    for n, deep, loaded in re.findall(rb"cycle (\d+) deep (\w+) loaded (\S+)", board.log):
+    held = {}
+    for n, deep, loaded, kept in re.findall(rb"cycle (\d+) deep (\w+) loaded (\S+) held (\S+)", board.log):
         cycles[int(n)] = (deep, loaded.split(b","))
+        held[int(n)] = kept
     # Power-on: the module was reset, configured and joined (radio/lorawan_setup.py).
     assert cycles[1][0] == b"False" and b"radio.lorawan_setup" in cycles[1][1]
     # Every deep-sleep wake after it sent its frame (one took a downlink and acknowledged
@@ -409,6 +412,10 @@ def test_a_deep_sleep_wake_loads_neither_the_setup_nor_the_errors(lora, collecto
     later = [cycles[n] for n in sorted(cycles) if n > 1]
     assert len(later) >= 4 and sorted(cycles) == list(range(1, len(later) + 2))
     assert all(deep == b"True" and loaded == [b"-"] for deep, loaded in later), later
+    # Nor did they hold the profile's module or a driver's through the send
+    # (App.release_profile), but the one whose downlink loaded the profile again.
+    kept = [held[n] for n in sorted(held) if n > 1]
+    assert kept.count(b"-") >= len(kept) - 1 and len(kept) >= 4, kept
     assert decoded(collector.ups(), "config_ack") == [{"seq": 5, "result": "ok"}]
     assert board.log.count(b"lorawan: joined") == 1 and b"Traceback" not in board.log
     counts = [v["changes"] for v in decoded(collector.ups(), "parking_bay")]
