@@ -102,6 +102,12 @@ class VirtualBoard:
 
     def __init__(self, board="esp32-devkitc", scenario=None, flash_dir=None, heap="304k",
                  echo=None, hold_deepsleep=False, free_heap=None, vm_kind=None):
+        # Which build of the unix port runs the firmware: "unix" (64-bit,
+        # native) or "wasm32" (32-bit, as an ESP32: hil/vm32.py); VBOARD_VM
+        # chooses for every board of a run.
+        self.vm_kind = vm_kind or os.environ.get("VBOARD_VM", "unix")
+        if self.vm_kind not in ("unix", "wasm32"):
+            raise ValueError("no VM %r: unix or wasm32" % self.vm_kind)
         self.board_name = board
         self.board = boards.load(board)
         self.chip = boards.chip(self.board)
@@ -128,12 +134,6 @@ class VirtualBoard:
         # the last boot had.
         self.free_heap = free_heap
         self.free_at_boot = None
-        # Which build of the unix port runs the firmware: "unix" (64-bit,
-        # native) or "wasm32" (32-bit, as an ESP32: hil/vm32.py); VBOARD_VM
-        # chooses for every board of a run.
-        self.vm_kind = vm_kind or os.environ.get("VBOARD_VM", "unix")
-        if self.vm_kind not in ("unix", "wasm32"):
-            raise ValueError("no VM %r: unix or wasm32" % self.vm_kind)
         self.log = bytearray()
         self.events = []  # [(virtual ms, what, detail)]: resets, sleeps, power cuts
         self.pin_history = []  # [(virtual ms, gpio, level)] of output pins
