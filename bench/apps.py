@@ -685,7 +685,8 @@ def _notes(entries):
     print("32-bit: the same held wakes (romfs, lorawan) on the 32-bit VM (hil/vm32.py: the unix port built for")
     print("  wasm32; 4-byte pointers, 16-byte GC blocks, as on an ESP32), each checked to send the 64-bit wake's")
     print("  frames at full heap. The goal is held to this figure. Its collector keeps every stale local of a live")
-    print("  C function, and its heap holds the virtual chips' Python models: both make it high, not low.")
+    print("  C function, and the firmware's Pin, I2C and UART objects are Python objects there (the chips' models")
+    print("  and pin states are made before boot.py, as hardware): both make it high, not low.")
     print("measured wake: a deep-sleep wake (not the first boot), the one of the walk that sent the most profile")
     print("  frame bytes, with the status and counters frames due too: the walk runs each profile's scenario under")
     print("  deep sleep at full heap up to its hard case: " + "; ".join(

@@ -681,5 +681,13 @@ def _setup(cfg):
     _state["wake_reason"] = cfg.get("wake_reason", 0)
     _RTCMEM[0] = bytes.fromhex(cfg.get("rtc_memory", ""))
     vworld.WORLD.listeners.append(_on_world_change)
+    # The board's hardware exists before boot.py, outside the firmware's heap,
+    # as on an ESP32: every GPIO's state (a register file and the port's static
+    # IRQ table there) and the chips on each I2C bus. Made here, not on first
+    # use, so a wake's heap figure does not count the board as firmware data.
+    for g in _GPIOS.get(cfg.get("chip", "esp32"), _GPIOS["esp32"]):
+        _pin_state(g)
+    for bus in cfg.get("world", {}).get("i2c", {}):
+        vworld.WORLD.i2c_bus(bus)
     for u in cfg.get("uarts", []):
         _UART_FILES[u["name"]] = open(u["vm_path"], "r+b")
