@@ -593,13 +593,10 @@ def _print(result):
         wakes = r["wakes"]
         c = r["chosen"]
         print("%-14s %-8s %8s %6s %8s %9s %5d %8.0f %8.0f %8s %8.0f   %s" % (
-            name, r["deploy"], "%d" % heap if heap is not None else "-",
-            "%.2fx" % (heap / GOAL_BYTES) if heap is not None else "-",
-            "%d" % rt if rt is not None else "-",
-            "%+d" % (heap - rt) if heap is not None and rt is not None else "-",
+            (name, r["deploy"]) + _heap_cells(heap, rt) + (
             len(wakes), _mean(w["virtual"] for w in wakes), 1000 * _mean(w["wall"] for w in wakes),
             "%d" % c["virtual"] if c["virtual"] is not None else "-", 1000 * c["wall"],
-            "+".join(k for k, _ in c["frames"])))
+            "+".join(k for k, _ in c["frames"]))))
         print("%-14s %-8s   out of heap 1 KB below: %s" % ("", "", r["peak"]))
         _print_32bit_row(r)
     walk = [f for r in result["rows"] for w in r.get("wakes", ()) for f in w["frames"]]
@@ -616,11 +613,16 @@ def _print_32bit_row(r):
         return
     if "need32" not in r:
         return
-    need, rt = r["need32"], r["runtime32"]
     print("%-14s %-8s %8s %6s %8s %9s   <- on the 32-bit VM; out of heap 1 KB below: %s" % (
-        "", "32-bit", "%d" % need if need is not None else "-",
-        "%.2fx" % (need / GOAL_BYTES) if need is not None else "-", "%d" % rt if rt is not None else "-",
-        "%+d" % (need - rt) if need is not None and rt is not None else "-", r["peak32"]))
+        ("", "32-bit") + _heap_cells(r["need32"], r["runtime32"]) + (r["peak32"],)))
+
+
+def _heap_cells(need, rt):
+    # heap B, x goal, runtime, profile+ of a row ("-" for a figure missing)
+    return ("%d" % need if need is not None else "-",
+            "%.2fx" % (need / GOAL_BYTES) if need is not None else "-",
+            "%d" % rt if rt is not None else "-",
+            "%+d" % (need - rt) if need is not None and rt is not None else "-")
 
 
 HEADER = ("%-14s %-8s %8s %6s %8s %9s %5s %8s %8s %8s %8s   %s"
@@ -667,7 +669,7 @@ def main(argv=None):
             GOAL_BYTES, deploy, ", ".join(_meet(results, deploy, "need32")) or "none"))
     print("(measured in %.0f s)" % (time.perf_counter() - started))
     failed = [r["entry"]["profile"] for r in results
-              if r["day_error"] or any(x.get("error") for x in r["rows"])]
+              if r["day_error"] or any(x.get("error") or x.get("error32") for x in r["rows"])]
     if not quality_ok:
         failed.append("parking detection")
     if failed:
